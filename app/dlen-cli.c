@@ -1,0 +1,974 @@
+/* dlen-cli.c: the `dlen` command-line tool: train, eval, predict, generate and info. */
+#include "config.h"
+
+#include <errno.h>
+#include <glib/gstdio.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include "dlen-error.h"
+#include "dlen-loader.h"
+
+/* Exit codes, also listed in every --help. */
+enum {
+  EXIT_OK = 0,
+  EXIT_FAILURE_RUN = 1,    /* an I/O or engine failure */
+  EXIT_USAGE = 2,          /* bad command line */
+  EXIT_BAD_INPUT = 3,      /* unusable data or model file */
+  EXIT_CANCELLED = 130,    /* interrupted (SIGINT) */
+};
+
+#define EXIT_CODES_HELP \
+  "Exit status: 0 success, 1 failure, 2 bad command line, 3 unusable data or model file, " \
+  "130 interrupted."
+
+static volatile sig_atomic_t interrupted;
+
+static void
+on_sigint (int sig)
+{
+  (void) sig;
+  interrupted = 1;
+}
+
+static int
+abort_requested (void *user_data)
+{
+  (void) user_data;
+  return interrupted;
+}
+
+static int
+exit_code_for (const GError *error)
+{
+  if (error->domain == DLEN_ERROR)
+    switch (error->code)
+      {
+      case DLEN_ERROR_CANCELLED: return EXIT_CANCELLED;
+      case DLEN_ERROR_INVALID: return EXIT_USAGE;
+      case DLEN_ERROR_DATA:
+      case DLEN_ERROR_FORMAT: return EXIT_BAD_INPUT;
+      default: return EXIT_FAILURE_RUN;
+      }
+  if (error->domain == G_OPTION_ERROR)
+    return EXIT_USAGE;
+  if (error->domain == g_quark_from_static_string ("dlen-csv-error-quark"))
+    return error->code == 0 ? EXIT_FAILURE_RUN : EXIT_BAD_INPUT;
+  return EXIT_FAILURE_RUN;
+}
+
+static int
+fail (GError *error)
+{
+  int code = exit_code_for (error);
+  g_printerr ("dlen: %s\n", error->message);
+  g_error_free (error);
+  return code;
+}
+
+static int
+usage_error (GOptionContext *ctx, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
+
+static int
+usage_error (GOptionContext *ctx, const char *fmt, ...)
+{
+  va_list ap;
+  g_autofree char *msg = NULL;
+  va_start (ap, fmt);
+  msg = g_strdup_vprintf (fmt, ap);
+  va_end (ap);
+  g_printerr ("dlen: %s\nTry '%s --help'.\n", msg, g_option_context_get_summary (ctx) ? "dlen COMMAND" : "dlen");
+  return EXIT_USAGE;
+}
+
+/* ---- JSON output ----------------------------------------------------------------------- */
+
+static void
+json_string (GString *s, const char *v)
+{
+  g_string_append_c (s, '"');
+  for (const unsigned char *p = (const unsigned char *) v; *p; p++)
+    {
+      if (*p == '"' || *p == '\\')
+        g_string_append_printf (s, "\\%c", *p);
+      else if (*p < 0x20)
+        g_string_append_printf (s, "\\u%04x", *p);
+      else
+        g_string_append_c (s, (char) *p);
+    }
+  g_string_append_c (s, '"');
+}
+
+static void
+json_number (GString *s, double v)
+{
+  if (isfinite (v))
+    g_string_append_printf (s, "%.10g", v);
+  else
+    g_string_append (s, "null");
+}
+
+static void
+json_metrics (GString *s, const DlenSchema *schema, const DlenMetrics *mt)
+{
+  g_string_append (s, "{");
+  for (uint32_t t = 0; t < schema->n_targets; t++)
+    {
+      const DlenTargetMetrics *tm = &mt->target[t];
+      if (t)
+        g_string_append (s, ", ");
+      json_string (s, schema->targets[t].name);
+      if (schema->targets[t].kind == DLEN_TARGET_BINARY)
+        {
+          g_string_append (s, ": {\"auc\": ");
+          json_number (s, tm->auc);
+          g_string_append (s, ", \"gauc\": ");
+          json_number (s, tm->gauc);
+          g_string_append (s, ", \"logloss\": ");
+          json_number (s, tm->logloss);
+          g_string_append (s, ", \"mean_predicted\": ");
+          json_number (s, tm->mean_predicted);
+          g_string_append (s, ", \"mean_observed\": ");
+          json_number (s, tm->mean_observed);
+        }
+      else
+        {
+          g_string_append (s, ": {\"rmse_log1p\": ");
+          json_number (s, tm->rmse);
+        }
+      g_string_append_printf (s, ", \"n\": %" G_GUINT64_FORMAT "}", (guint64) tm->n);
+    }
+  g_string_append (s, "}");
+}
+
+static void
+print_metrics_table (const DlenSchema *schema, const DlenMetrics *mt)
+{
+  g_print ("%-16s %8s %8s %8s %10s %10s %8s\n", "target", "AUC", "GAUC", "logloss", "mean pred", "observed", "rows");
+  for (uint32_t t = 0; t < schema->n_targets; t++)
+    {
+      const DlenTargetMetrics *tm = &mt->target[t];
+      if (schema->targets[t].kind == DLEN_TARGET_BINARY)
+        g_print ("%-16s %8.4f %8.4f %8.4f %10.4f %10.4f %8" G_GUINT64_FORMAT "\n", schema->targets[t].name,
+                 tm->auc, tm->gauc, tm->logloss, tm->mean_predicted, tm->mean_observed, (guint64) tm->n);
+      else
+        g_print ("%-16s RMSE of log1p(seconds) %.4f over %" G_GUINT64_FORMAT " rows\n", schema->targets[t].name,
+                 tm->rmse, (guint64) tm->n);
+    }
+  if (!isnan (mt->emotion_auc))
+    g_print ("%-16s %8.4f  (p_e against like-vs-negative weak labels)\n", "emotion", mt->emotion_auc);
+}
+
+/* AUC of p_e against the true emotion of synthetic rows. */
+static double
+true_emotion_auc (DlenModel *model, const DlenLoadedData *data, const size_t *rows, size_t n, GError **error)
+{
+  const DlenSchema *s = dlen_model_schema (model);
+  uint32_t w = s->n_targets + 1;
+  g_autofree float *pred = NULL, *pe = NULL, *truth = NULL;
+  int st;
+  if (!data->truth || dlen_model_config (model)->arch != DLEN_ARCH_DLEN)
+    return NAN;
+  pred = g_new (float, n * w + 1);
+  pe = g_new (float, n + 1);
+  truth = g_new (float, n + 1);
+  if ((st = dlen_model_predict (model, data->dataset, rows, n, pred)) != DLEN_STATUS_OK)
+    {
+      dlen_set_error_from_status (error, st, "prediction");
+      return NAN;
+    }
+  for (size_t i = 0; i < n; i++)
+    {
+      pe[i] = pred[i * w + s->n_targets];
+      truth[i] = g_array_index (data->truth, float, rows ? rows[i] : i);
+    }
+  return dlen_auc (pe, truth, n);
+}
+
+/* ---- Shared option groups -------------------------------------------------------------- */
+
+typedef struct {
+  char *preset;
+  char *user_features;
+  char **maps;
+  gboolean strict;
+  gboolean no_user_features;
+} DataOptions;
+
+static void
+add_data_options (GOptionContext *ctx, DataOptions *o)
+{
+  GOptionEntry entries[] = {
+    { "preset", 'p', 0, G_OPTION_ARG_STRING, &o->preset, "Column mapping: kuairand, synthetic or generic (default: guessed from the header)", "NAME" },
+    { "user-features", 0, 0, G_OPTION_ARG_FILENAME, &o->user_features, "Join user side features from this CSV on user_id (kuairand; default: user_features.csv beside DATA when present)", "FILE" },
+    { "no-user-features", 0, 0, G_OPTION_ARG_NONE, &o->no_user_features, "Do not join user_features.csv found beside DATA", NULL },
+    { "map", 'm', 0, G_OPTION_ARG_STRING_ARRAY, &o->maps, "Map a column to a role (generic preset; repeatable; see 'dlen train --help')", "COLUMN=ROLE" },
+    { "strict", 0, 0, G_OPTION_ARG_NONE, &o->strict, "Stop at the first bad row instead of skipping it", NULL },
+    { NULL }
+  };
+  g_option_context_add_main_entries (ctx, entries, NULL);
+}
+
+static void
+data_options_clear (DataOptions *o)
+{
+  g_free (o->preset);
+  g_free (o->user_features);
+  g_strfreev (o->maps);
+}
+
+static DlenLoadedData *
+load_data (const char *path, DataOptions *o, const DlenSchema *schema, gboolean quiet, GError **error)
+{
+  DlenLoadOptions lo = { o->preset, o->user_features, o->no_user_features, (const char *const *) o->maps, o->strict };
+  DlenLoadedData *d = dlen_loader_load (path, &lo, schema, error);
+  if (d && d->rejected && !quiet)
+    g_printerr ("dlen: skipped %" G_GUINT64_FORMAT " bad row%s of %s; the first: %s\n", d->rejected,
+                d->rejected == 1 ? "" : "s", path, d->first_reject);
+  return d;
+}
+
+static gboolean
+parse_units (const char *text, uint32_t *units, uint32_t *n, uint32_t min_n, GError **error)
+{
+  g_auto (GStrv) parts = NULL;
+  *n = 0;
+  if (!text)
+    return TRUE;
+  parts = g_strsplit (text, ",", -1);
+  for (guint i = 0; parts[i]; i++)
+    {
+      guint64 v;
+      if (*parts[i] == '\0' && parts[1] == NULL && min_n == 0)
+        break;
+      if (i >= DLEN_MAX_LAYERS || !g_ascii_string_to_unsigned (parts[i], 10, 1, 4096, &v, NULL))
+        {
+          g_set_error (error, DLEN_ERROR, DLEN_ERROR_INVALID,
+                       "'%s' is not a comma-separated list of up to %d layer widths in 1..4096", text, DLEN_MAX_LAYERS);
+          return FALSE;
+        }
+      units[(*n)++] = (uint32_t) v;
+    }
+  if (*n < min_n)
+    {
+      g_set_error (error, DLEN_ERROR, DLEN_ERROR_INVALID, "'%s' needs at least %u layer width", text, min_n);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* ---- Progress ------------------------------------------------------------------------------ */
+
+typedef struct {
+  gboolean tty;
+  gboolean quiet;
+  const DlenSchema *schema;
+  GString *history;          /* JSON array of epochs */
+  guint best_epoch;
+  double samples_per_second;
+} TrainReport;
+
+static void
+on_progress (const DlenProgress *p, void *user_data)
+{
+  TrainReport *r = user_data;
+  r->samples_per_second = p->samples_per_second;
+  if (!p->epoch_done)
+    {
+      if (r->tty && !r->quiet)
+        g_printerr ("\repoch %u/%u  step %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT "  loss %.4f  %.0f samples/s ",
+                    p->epoch, p->epochs, (guint64) p->step, (guint64) p->steps, p->train_loss, p->samples_per_second);
+      return;
+    }
+  if (p->best)
+    r->best_epoch = p->epoch;
+  if (r->history->len > 1)
+    g_string_append (r->history, ", ");
+  g_string_append_printf (r->history, "{\"epoch\": %u, \"train_loss\": ", p->epoch);
+  json_number (r->history, p->train_loss);
+  g_string_append (r->history, ", \"valid_mean_auc\": ");
+  json_number (r->history, p->valid_score);
+  g_string_append (r->history, ", \"valid_emotion_auc\": ");
+  json_number (r->history, p->emotion_auc);
+  g_string_append (r->history, "}");
+  if (!r->quiet && (r->tty || isatty (STDERR_FILENO) == 0))
+    {
+      if (r->tty)
+        g_printerr ("\r");
+      g_printerr ("epoch %u/%u  loss %.4f  validation mean AUC %.4f%s%s  %.0f samples/s\n", p->epoch, p->epochs,
+                  p->train_loss, p->valid_score, isnan (p->emotion_auc) ? "" : g_strdup_printf ("  emotion AUC %.4f", p->emotion_auc),
+                  p->best ? "  (best)" : "", p->samples_per_second);
+    }
+}
+
+/* ---- dlen train ------------------------------------------------------------------------------ */
+
+static int
+cmd_train (int argc, char **argv)
+{
+  DataOptions data_opts = { 0 };
+  char *arch_name = NULL, *split = NULL, *out = NULL, *expert_units = NULL, *tower_units = NULL;
+  int epochs = 3, batch = 128, emb_dim = 16, shared_experts = -1, task_experts = 1, levels = 1, threads = 1;
+  double lr = 3e-3, l2 = 1e-6, weak_fraction = 1.0, valid_fraction = 0.1, emotion_weight = 1.0;
+  gint64 seed = 1;
+  gboolean json = FALSE, quiet = FALSE;
+  GOptionEntry entries[] = {
+    { "arch", 'a', 0, G_OPTION_ARG_STRING, &arch_name, "Architecture: dlen (default), ple, mmoe, shared-bottom", "ARCH" },
+    { "epochs", 'e', 0, G_OPTION_ARG_INT, &epochs, "Training epochs (default 3)", "N" },
+    { "batch-size", 'b', 0, G_OPTION_ARG_INT, &batch, "Mini-batch size (default 128)", "N" },
+    { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &lr, "Adam learning rate (default 0.003)", "RATE" },
+    { "l2", 0, 0, G_OPTION_ARG_DOUBLE, &l2, "L2 penalty on dense weights (default 1e-6)", "W" },
+    { "emb-dim", 0, 0, G_OPTION_ARG_INT, &emb_dim, "Embedding size per field (default 16)", "D" },
+    { "expert-units", 0, 0, G_OPTION_ARG_STRING, &expert_units, "Expert layer widths (default 64)", "W,W" },
+    { "tower-units", 0, 0, G_OPTION_ARG_STRING, &tower_units, "Tower hidden layer widths (default 32; empty for none)", "W,W" },
+    { "shared-experts", 0, 0, G_OPTION_ARG_INT, &shared_experts, "Shared experts per level (default 2; MMoE 4)", "N" },
+    { "task-experts", 0, 0, G_OPTION_ARG_INT, &task_experts, "Experts per task per level, PLE/DLEN (default 1)", "N" },
+    { "levels", 0, 0, G_OPTION_ARG_INT, &levels, "Extraction levels, PLE/DLEN: 1 or 2 (default 1)", "N" },
+    { "emotion-weight", 0, 0, G_OPTION_ARG_DOUBLE, &emotion_weight, "Weight of the weak-label emotion loss, DLEN (default 1)", "W" },
+    { "weak-label-fraction", 'f', 0, G_OPTION_ARG_DOUBLE, &weak_fraction, "Keep weak-label targets (like/hate) on this fraction of training rows (default 1)", "F" },
+    { "seed", 's', 0, G_OPTION_ARG_INT64, &seed, "Seed of initialisation, shuffling and label masking (default 1)", "S" },
+    { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "Threads (default 1)", "T" },
+    { "split-date", 0, 0, G_OPTION_ARG_STRING, &split, "Rows from this day on are the test split (default: preset's, else the last ~15 %)", "YYYYMMDD" },
+    { "valid-fraction", 0, 0, G_OPTION_ARG_DOUBLE, &valid_fraction, "Latest fraction of training rows used to pick the best epoch (default 0.1)", "F" },
+    { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out, "Save the trained model to this file", "MODEL" },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print one JSON object on stdout", NULL },
+    { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "No progress on stderr", NULL },
+    { NULL }
+  };
+  g_autoptr (GOptionContext) ctx = g_option_context_new ("DATA - train a model on an impression log (CSV/TSV)");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DlenLoadedData) data = NULL;
+  g_autoptr (DlenModel) model = NULL;
+  g_auto (DlenSplit) split_rows = { 0 };
+  g_autofree char *description = g_strdup_printf ("Roles for --map:\n%s\n" EXIT_CODES_HELP, dlen_loader_roles_help);
+  DlenArch arch = DLEN_ARCH_DLEN;
+  DlenModelConfig cfg;
+  DlenTrainParams tp;
+  DlenMetrics mt;
+  TrainReport report = { 0 };
+  gint32 split_day = 0;
+  int st;
+  double true_auc;
+
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  add_data_options (ctx, &data_opts);
+  g_option_context_set_description (ctx, description);
+  g_option_context_set_summary (ctx, "Trains DLEN or a baseline, evaluates it on the test split and optionally saves it.");
+  if (!g_option_context_parse (ctx, &argc, &argv, &error))
+    return usage_error (ctx, "%s", error->message);
+  if (argc != 2)
+    return usage_error (ctx, "train needs exactly one DATA file");
+  if (arch_name && !dlen_arch_from_string (arch_name, &arch))
+    return usage_error (ctx, "unknown architecture '%s' (dlen, ple, mmoe, shared-bottom)", arch_name);
+  if (split && !dlen_parse_day (split, &split_day))
+    return usage_error (ctx, "--split-date '%s' is not a date YYYYMMDD", split);
+  if (epochs < 1 || batch < 1 || emb_dim < 1 || threads < 1 || threads > 256 || task_experts < 1 || levels < 1 || levels > 2
+      || !(weak_fraction >= 0 && weak_fraction <= 1) || !(valid_fraction >= 0 && valid_fraction < 1) || !(lr > 0) || !(l2 >= 0)
+      || !(emotion_weight >= 0))
+    return usage_error (ctx, "an option is out of range (epochs, batch size, embedding size, threads and experts >= 1; levels 1 or 2; "
+                             "--weak-label-fraction in [0, 1]; --valid-fraction in [0, 1); --lr > 0)");
+
+  cfg = dlen_model_config_default (arch);
+  cfg.emb_dim = (uint32_t) emb_dim;
+  cfg.task_experts = (uint32_t) task_experts;
+  cfg.levels = (uint32_t) levels;
+  cfg.emotion_weight = (float) emotion_weight;
+  cfg.seed = (uint64_t) seed;
+  if (shared_experts >= 0)
+    cfg.shared_experts = (uint32_t) shared_experts;
+  if (expert_units && !parse_units (expert_units, cfg.expert_units, &cfg.expert_layers, 1, &error))
+    return fail (g_steal_pointer (&error));
+  if (tower_units && !parse_units (tower_units, cfg.tower_units, &cfg.tower_layers, 0, &error))
+    return fail (g_steal_pointer (&error));
+
+  data = load_data (argv[1], &data_opts, NULL, quiet, &error);
+  if (!data)
+    return fail (g_steal_pointer (&error));
+  if (!split_day)
+    split_day = data->default_split_day;
+  st = dlen_dataset_split (data->dataset, split_day, valid_fraction, &split_rows);
+  if (st != DLEN_STATUS_OK)
+    return fail ((dlen_set_error_from_status (&error, st, "split"), g_steal_pointer (&error)));
+  if (split_rows.n_train == 0 || split_rows.n_test == 0)
+    {
+      g_set_error (&error, DLEN_ERROR, DLEN_ERROR_DATA,
+                   "%s: split date %d leaves %zu training and %zu test rows; choose another --split-date",
+                   argv[1], split_day, split_rows.n_train + split_rows.n_valid, split_rows.n_test);
+      return fail (g_steal_pointer (&error));
+    }
+  model = dlen_model_new (dlen_dataset_schema (data->dataset), &cfg);
+  if (!model)
+    return fail ((dlen_set_error_from_status (&error, DLEN_STATUS_INVALID, "model"), g_steal_pointer (&error)));
+  {
+    char day[16];
+    g_snprintf (day, sizeof day, "%d", split_day);
+    dlen_model_set_meta (model, "preset", data->preset);
+    dlen_model_set_meta (model, "split_date", day);
+    if (data->user_features)
+      dlen_model_set_meta (model, "user_features", data->user_features);
+  }
+
+  tp = dlen_train_params_default ();
+  tp.epochs = (uint32_t) epochs;
+  tp.batch_size = (uint32_t) batch;
+  tp.learning_rate = (float) lr;
+  tp.l2 = (float) l2;
+  tp.weak_label_fraction = weak_fraction;
+  tp.seed = (uint64_t) seed;
+  tp.threads = (uint32_t) threads;
+  report.tty = isatty (STDERR_FILENO);
+  report.quiet = quiet;
+  report.schema = dlen_dataset_schema (data->dataset);
+  report.history = g_string_new ("[");
+  tp.progress_every = report.tty ? 20 : 0;
+  tp.progress = on_progress;
+  tp.abort = abort_requested;
+  tp.user_data = &report;
+  signal (SIGINT, on_sigint);
+
+  st = dlen_model_train (model, data->dataset, split_rows.train, split_rows.n_train,
+                         split_rows.valid, split_rows.n_valid, &tp);
+  g_string_append (report.history, "]");
+  if (st != DLEN_STATUS_OK)
+    {
+      dlen_set_error_from_status (&error, st, "training");
+      if (out && (st == DLEN_STATUS_CANCELLED || st == DLEN_STATUS_NONFINITE) && report.best_epoch)
+        {
+          /* Keep what was learnt: the best completed epoch is still in the model. */
+          if (dlen_model_save (model, out) == DLEN_STATUS_OK && !quiet)
+            g_printerr ("dlen: saved the best model so far (epoch %u) to %s\n", report.best_epoch, out);
+        }
+      g_string_free (report.history, TRUE);
+      return fail (g_steal_pointer (&error));
+    }
+  st = dlen_model_evaluate (model, data->dataset, split_rows.test, split_rows.n_test, &mt);
+  if (st != DLEN_STATUS_OK)
+    return fail ((dlen_set_error_from_status (&error, st, "evaluation"), g_steal_pointer (&error)));
+  true_auc = true_emotion_auc (model, data, split_rows.test, split_rows.n_test, &error);
+  if (error)
+    return fail (g_steal_pointer (&error));
+  if (out && (st = dlen_model_save (model, out)) != DLEN_STATUS_OK)
+    return fail ((dlen_set_error_from_status (&error, st, out), g_steal_pointer (&error)));
+
+  if (json)
+    {
+      g_autoptr (GString) s = g_string_new ("{\"arch\": ");
+      json_string (s, dlen_arch_to_string (arch));
+      g_string_append_printf (s, ", \"epochs\": %d, \"best_epoch\": %u, \"seed\": %" G_GINT64_FORMAT ", \"threads\": %d",
+                              epochs, report.best_epoch, seed, threads);
+      g_string_append_printf (s, ", \"split_date\": %d, \"train_rows\": %zu, \"valid_rows\": %zu, \"test_rows\": %zu",
+                              split_day, split_rows.n_train, split_rows.n_valid, split_rows.n_test);
+      g_string_append_printf (s, ", \"rejected_rows\": %" G_GUINT64_FORMAT ", \"parameters\": %zu", data->rejected,
+                              dlen_model_n_params (model));
+      g_string_append (s, ", \"samples_per_second\": ");
+      json_number (s, report.samples_per_second);
+      g_string_append (s, ", \"metrics\": ");
+      json_metrics (s, dlen_model_schema (model), &mt);
+      if (arch == DLEN_ARCH_DLEN)
+        {
+          g_string_append (s, ", \"emotion_auc\": ");
+          json_number (s, mt.emotion_auc);
+        }
+      if (!isnan (true_auc))
+        {
+          g_string_append (s, ", \"true_emotion_auc\": ");
+          json_number (s, true_auc);
+        }
+      g_string_append_printf (s, ", \"history\": %s", report.history->str);
+      if (out)
+        {
+          g_string_append (s, ", \"model\": ");
+          json_string (s, out);
+        }
+      g_string_append (s, "}\n");
+      fputs (s->str, stdout);
+    }
+  else
+    {
+      g_print ("%s on %s: %zu training, %zu validation, %zu test rows (test from %d); best epoch %u; %.0f samples/s\n",
+               dlen_arch_to_string (arch), argv[1], split_rows.n_train, split_rows.n_valid, split_rows.n_test, split_day,
+               report.best_epoch, report.samples_per_second);
+      print_metrics_table (dlen_model_schema (model), &mt);
+      if (!isnan (true_auc))
+        g_print ("%-16s %8.4f  (p_e against the generator's true emotion)\n", "true emotion", true_auc);
+      if (out)
+        g_print ("saved %s\n", out);
+    }
+  g_string_free (report.history, TRUE);
+  data_options_clear (&data_opts);
+  g_free (arch_name);
+  g_free (split);
+  g_free (out);
+  g_free (expert_units);
+  g_free (tower_units);
+  return EXIT_OK;
+}
+
+/* ---- dlen eval / predict ---------------------------------------------------------------------- */
+
+static DlenModel *
+load_model (const char *path, GError **error)
+{
+  DlenModel *model = NULL;
+  int st = dlen_model_load (path, &model);
+  if (st != DLEN_STATUS_OK)
+    {
+      dlen_set_error_from_status (error, st, NULL);
+      return NULL;
+    }
+  return model;
+}
+
+/* Fills options the model was trained with when the user gave none. */
+static void
+inherit_data_options (DlenModel *model, DataOptions *o)
+{
+  if (!o->preset && dlen_model_get_meta (model, "preset"))
+    o->preset = g_strdup (dlen_model_get_meta (model, "preset"));
+}
+
+static int
+cmd_eval (int argc, char **argv)
+{
+  DataOptions data_opts = { 0 };
+  char *split = NULL;
+  gboolean json = FALSE, all = FALSE;
+  GOptionEntry entries[] = {
+    { "split-date", 0, 0, G_OPTION_ARG_STRING, &split, "Evaluate rows from this day on (default: the model's test split)", "YYYYMMDD" },
+    { "all", 0, 0, G_OPTION_ARG_NONE, &all, "Evaluate every row", NULL },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print one JSON object on stdout", NULL },
+    { NULL }
+  };
+  g_autoptr (GOptionContext) ctx = g_option_context_new ("MODEL DATA - evaluate a saved model on a log");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DlenModel) model = NULL;
+  g_autoptr (DlenLoadedData) data = NULL;
+  g_auto (DlenSplit) rows = { 0 };
+  gint32 split_day = 0;
+  DlenMetrics mt;
+  double true_auc;
+  int st;
+
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  add_data_options (ctx, &data_opts);
+  g_option_context_set_description (ctx, EXIT_CODES_HELP);
+  if (!g_option_context_parse (ctx, &argc, &argv, &error))
+    return usage_error (ctx, "%s", error->message);
+  if (argc != 3)
+    return usage_error (ctx, "eval needs a MODEL file and a DATA file");
+  if (split && !dlen_parse_day (split, &split_day))
+    return usage_error (ctx, "--split-date '%s' is not a date YYYYMMDD", split);
+  model = load_model (argv[1], &error);
+  if (!model)
+    return fail (g_steal_pointer (&error));
+  inherit_data_options (model, &data_opts);
+  data = load_data (argv[2], &data_opts, dlen_model_schema (model), FALSE, &error);
+  if (!data)
+    return fail (g_steal_pointer (&error));
+  if (!split_day && !all && dlen_model_get_meta (model, "split_date"))
+    split_day = (gint32) g_ascii_strtoll (dlen_model_get_meta (model, "split_date"), NULL, 10);
+  st = dlen_dataset_split (data->dataset, all ? 0 : split_day, 0.0, &rows);
+  if (st != DLEN_STATUS_OK)
+    return fail ((dlen_set_error_from_status (&error, st, "split"), g_steal_pointer (&error)));
+  if (all || !split_day)
+    {
+      /* Without a split every row is evaluated: they all landed in "train" above. */
+      g_free (rows.test);
+      rows.test = g_steal_pointer (&rows.train);
+      rows.n_test = rows.n_train;
+      rows.n_train = 0;
+      rows.train = NULL;
+    }
+  if (rows.n_test == 0)
+    {
+      g_set_error (&error, DLEN_ERROR, DLEN_ERROR_DATA, "%s: no rows from %d on to evaluate", argv[2], split_day);
+      return fail (g_steal_pointer (&error));
+    }
+  st = dlen_model_evaluate (model, data->dataset, rows.test, rows.n_test, &mt);
+  if (st != DLEN_STATUS_OK)
+    return fail ((dlen_set_error_from_status (&error, st, "evaluation"), g_steal_pointer (&error)));
+  true_auc = true_emotion_auc (model, data, rows.test, rows.n_test, &error);
+  if (error)
+    return fail (g_steal_pointer (&error));
+  if (json)
+    {
+      g_autoptr (GString) s = g_string_new ("{\"arch\": ");
+      json_string (s, dlen_arch_to_string (dlen_model_config (model)->arch));
+      g_string_append_printf (s, ", \"test_rows\": %zu, \"split_date\": %d, \"metrics\": ", rows.n_test, all ? 0 : split_day);
+      json_metrics (s, dlen_model_schema (model), &mt);
+      if (dlen_model_config (model)->arch == DLEN_ARCH_DLEN)
+        {
+          g_string_append (s, ", \"emotion_auc\": ");
+          json_number (s, mt.emotion_auc);
+        }
+      if (!isnan (true_auc))
+        {
+          g_string_append (s, ", \"true_emotion_auc\": ");
+          json_number (s, true_auc);
+        }
+      g_string_append (s, "}\n");
+      fputs (s->str, stdout);
+    }
+  else
+    {
+      g_print ("%s on %zu rows of %s\n", dlen_arch_to_string (dlen_model_config (model)->arch), rows.n_test, argv[2]);
+      print_metrics_table (dlen_model_schema (model), &mt);
+      if (!isnan (true_auc))
+        g_print ("%-16s %8.4f  (p_e against the generator's true emotion)\n", "true emotion", true_auc);
+    }
+  data_options_clear (&data_opts);
+  g_free (split);
+  return EXIT_OK;
+}
+
+static int
+cmd_predict (int argc, char **argv)
+{
+  DataOptions data_opts = { 0 };
+  char *out_path = NULL;
+  GOptionEntry entries[] = {
+    { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out_path, "Write the CSV here instead of stdout", "FILE" },
+    { NULL }
+  };
+  g_autoptr (GOptionContext) ctx = g_option_context_new ("MODEL DATA - per-row predictions as CSV");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DlenModel) model = NULL;
+  g_autoptr (DlenLoadedData) data = NULL;
+  g_autofree float *pred = NULL;
+  const DlenSchema *s;
+  size_t n;
+  uint32_t w;
+  FILE *fp = stdout;
+  g_autofree char *tmp_path = NULL;
+  int st;
+
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  add_data_options (ctx, &data_opts);
+  g_option_context_set_description (ctx,
+    "Columns: line (the row's line in DATA), then each target's probability (durations: expected seconds), "
+    "then emotion (p_e; empty for models without one).\n" EXIT_CODES_HELP);
+  if (!g_option_context_parse (ctx, &argc, &argv, &error))
+    return usage_error (ctx, "%s", error->message);
+  if (argc != 3)
+    return usage_error (ctx, "predict needs a MODEL file and a DATA file");
+  model = load_model (argv[1], &error);
+  if (!model)
+    return fail (g_steal_pointer (&error));
+  inherit_data_options (model, &data_opts);
+  data = load_data (argv[2], &data_opts, dlen_model_schema (model), FALSE, &error);
+  if (!data)
+    return fail (g_steal_pointer (&error));
+  s = dlen_model_schema (model);
+  n = dlen_dataset_n_rows (data->dataset);
+  w = s->n_targets + 1;
+  pred = g_try_new (float, n * w + 1);
+  if (!pred)
+    {
+      g_set_error (&error, DLEN_ERROR, DLEN_ERROR_FAILED, "out of memory for %zu predictions", n);
+      return fail (g_steal_pointer (&error));
+    }
+  if ((st = dlen_model_predict (model, data->dataset, NULL, n, pred)) != DLEN_STATUS_OK)
+    return fail ((dlen_set_error_from_status (&error, st, "prediction"), g_steal_pointer (&error)));
+  if (out_path)
+    {
+      /* Write beside the target and rename, so a failure never leaves half a file. */
+      int fd;
+      tmp_path = g_strdup_printf ("%s.tmp.XXXXXX", out_path);
+      fd = g_mkstemp (tmp_path);
+      if (fd < 0 || !(fp = fdopen (fd, "w")))
+        {
+          g_set_error (&error, DLEN_ERROR, DLEN_ERROR_IO, "%s: %s", out_path, g_strerror (errno));
+          return fail (g_steal_pointer (&error));
+        }
+    }
+  fputs ("line", fp);
+  for (uint32_t t = 0; t < s->n_targets; t++)
+    fprintf (fp, ",%s", s->targets[t].name);
+  fputs (",emotion\n", fp);
+  for (size_t i = 0; i < n; i++)
+    {
+      fprintf (fp, "%" G_GUINT64_FORMAT, g_array_index (data->lines, guint64, i));
+      for (uint32_t t = 0; t < w; t++)
+        {
+          float v = pred[i * w + t];
+          if (isnan (v))
+            fputs (",", fp);
+          else
+            fprintf (fp, ",%.6g", v);
+        }
+      fputc ('\n', fp);
+    }
+  if (out_path)
+    {
+      gboolean ok = fflush (fp) == 0 && fsync (fileno (fp)) == 0;
+      ok = (fclose (fp) == 0) && ok;
+      if (!ok || g_rename (tmp_path, out_path) != 0)
+        {
+          g_set_error (&error, DLEN_ERROR, DLEN_ERROR_IO, "%s: %s", out_path, g_strerror (errno));
+          g_unlink (tmp_path);
+          return fail (g_steal_pointer (&error));
+        }
+    }
+  else if (fflush (stdout) != 0)
+    {
+      g_set_error (&error, DLEN_ERROR, DLEN_ERROR_IO, "stdout: %s", g_strerror (errno));
+      return fail (g_steal_pointer (&error));
+    }
+  data_options_clear (&data_opts);
+  g_free (out_path);
+  return EXIT_OK;
+}
+
+/* ---- dlen generate ------------------------------------------------------------------------------ */
+
+typedef struct {
+  FILE *fp;
+  guint64 done, total;
+  gboolean tty;
+} GenState;
+
+static int
+emit_row (const DlenSynthRow *r, void *user_data)
+{
+  GenState *g = user_data;
+  fprintf (g->fp, "%u\t%u\t%u\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT "\t%u\t%" G_GINT64_FORMAT
+                  "\t%u\t%u\t%u\t%u\t%u\t%.3f\t%u\t%u\t%.5f\n",
+           r->user, r->item, r->category, (guint64) r->session, (guint64) r->request, r->position, (gint64) r->time_ms,
+           r->click, r->long_view, r->like, r->share, r->dislike, (double) r->stay_s, r->objectionable, r->emotion,
+           (double) r->emotion_p);
+  g->done++;
+  if (g->tty && g->done % 100000 == 0)
+    g_printerr ("\rgenerated %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " impressions", g->done, g->total);
+  return interrupted || ferror (g->fp);
+}
+
+static int
+cmd_generate (int argc, char **argv)
+{
+  DlenSynthParams sp = dlen_synth_params_default ();
+  gint64 users = sp.users, items = sp.items, categories = sp.categories, impressions = (gint64) sp.impressions;
+  gint64 request_size = sp.request_size, days = sp.days, seed = (gint64) sp.seed;
+  double clickbait = sp.clickbait_share, objectionable = sp.objectionable_share;
+  char *out_path = NULL;
+  GOptionEntry entries[] = {
+    { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out_path, "Write the TSV log here (required)", "FILE" },
+    { "users", 0, 0, G_OPTION_ARG_INT64, &users, "Users (default 2000)", "N" },
+    { "items", 0, 0, G_OPTION_ARG_INT64, &items, "Items (default 5000)", "N" },
+    { "categories", 0, 0, G_OPTION_ARG_INT64, &categories, "Item categories (default 20)", "N" },
+    { "impressions", 'n', 0, G_OPTION_ARG_INT64, &impressions, "Impressions (default 200000)", "N" },
+    { "request-size", 0, 0, G_OPTION_ARG_INT64, &request_size, "Impressions per request (default 10)", "N" },
+    { "clickbait", 0, 0, G_OPTION_ARG_DOUBLE, &clickbait, "Share of click-bait items (default 0.15)", "F" },
+    { "objectionable", 0, 0, G_OPTION_ARG_DOUBLE, &objectionable, "Share of objectionable items (default 0.05)", "F" },
+    { "days", 0, 0, G_OPTION_ARG_INT64, &days, "Days the log spans (default 14)", "N" },
+    { "seed", 's', 0, G_OPTION_ARG_INT64, &seed, "Seed (default 1)", "S" },
+    { NULL }
+  };
+  g_autoptr (GOptionContext) ctx = g_option_context_new ("- write a synthetic impression log with the true emotion");
+  g_autoptr (GError) error = NULL;
+  g_autofree char *tmp_path = NULL;
+  GenState g = { 0 };
+  int fd, st;
+  gboolean ok;
+
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  g_option_context_set_description (ctx,
+    "The world: users with a taste per category and a mood that drifts within a session and drops after "
+    "objectionable items; items with a category, quality and click-bait factor; a true emotion e per impression "
+    "from which click, like, share, dislike and stay time are drawn. Click-bait draws clicks without positive "
+    "emotion. Columns: user_id item_id category session_id request_id position time_ms click long_view like share "
+    "dislike stay_s objectionable emotion emotion_p. Train on it with --preset synthetic.\n" EXIT_CODES_HELP);
+  if (!g_option_context_parse (ctx, &argc, &argv, &error))
+    return usage_error (ctx, "%s", error->message);
+  if (argc != 1 || !out_path)
+    return usage_error (ctx, "generate needs --out FILE and no other arguments");
+  if (users < 1 || users > G_MAXUINT32 || items < 1 || items > G_MAXUINT32 || categories < 1 || categories > G_MAXUINT32
+      || impressions < 1 || request_size < 1 || request_size > G_MAXUINT32 || days < 1 || days > G_MAXUINT32 || seed < 0)
+    return usage_error (ctx, "counts must be positive 32-bit numbers (impressions 64-bit) and the seed >= 0");
+  sp.users = (uint32_t) users;
+  sp.items = (uint32_t) items;
+  sp.categories = (uint32_t) categories;
+  sp.impressions = (uint64_t) impressions;
+  sp.request_size = (uint32_t) request_size;
+  sp.days = (uint32_t) days;
+  sp.seed = (uint64_t) seed;
+  sp.clickbait_share = clickbait;
+  sp.objectionable_share = objectionable;
+
+  tmp_path = g_strdup_printf ("%s.tmp.XXXXXX", out_path);
+  fd = g_mkstemp (tmp_path);
+  if (fd < 0 || !(g.fp = fdopen (fd, "w")))
+    {
+      g_set_error (&error, DLEN_ERROR, DLEN_ERROR_IO, "%s: %s", out_path, g_strerror (errno));
+      return fail (g_steal_pointer (&error));
+    }
+  g.total = sp.impressions;
+  g.tty = isatty (STDERR_FILENO);
+  signal (SIGINT, on_sigint);
+  fputs ("user_id\titem_id\tcategory\tsession_id\trequest_id\tposition\ttime_ms\tclick\tlong_view\tlike\tshare\t"
+         "dislike\tstay_s\tobjectionable\temotion\temotion_p\n", g.fp);
+  st = dlen_synth_generate (&sp, emit_row, &g);
+  if (g.tty)
+    g_printerr ("\r");
+  ok = st == DLEN_STATUS_OK && fflush (g.fp) == 0 && !ferror (g.fp) && fsync (fileno (g.fp)) == 0;
+  ok = fclose (g.fp) == 0 && ok;
+  if (!ok || g_rename (tmp_path, out_path) != 0)
+    {
+      int saved = errno;
+      g_unlink (tmp_path);
+      if (st != DLEN_STATUS_OK && !(st == DLEN_STATUS_CANCELLED && !interrupted))
+        dlen_set_error_from_status (&error, st, "generate");
+      else
+        g_set_error (&error, DLEN_ERROR, DLEN_ERROR_IO, "%s: %s", out_path, g_strerror (saved));
+      return fail (g_steal_pointer (&error));
+    }
+  g_free (out_path);
+  return EXIT_OK;
+}
+
+/* ---- dlen info -------------------------------------------------------------------------------- */
+
+static int
+cmd_info (int argc, char **argv)
+{
+  gboolean json = FALSE;
+  GOptionEntry entries[] = {
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print one JSON object on stdout", NULL },
+    { NULL }
+  };
+  g_autoptr (GOptionContext) ctx = g_option_context_new ("MODEL - describe a model file");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DlenModel) model = NULL;
+  const DlenSchema *s;
+  const DlenModelConfig *c;
+  static const char *const pol[] = { "neutral", "positive", "negative" };
+
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  g_option_context_set_description (ctx, EXIT_CODES_HELP);
+  if (!g_option_context_parse (ctx, &argc, &argv, &error))
+    return usage_error (ctx, "%s", error->message);
+  if (argc != 2)
+    return usage_error (ctx, "info needs a MODEL file");
+  model = load_model (argv[1], &error);
+  if (!model)
+    return fail (g_steal_pointer (&error));
+  s = dlen_model_schema (model);
+  c = dlen_model_config (model);
+  if (json)
+    {
+      g_autoptr (GString) o = g_string_new ("{\"arch\": ");
+      json_string (o, dlen_arch_to_string (c->arch));
+      g_string_append_printf (o, ", \"parameters\": %zu, \"emb_dim\": %u, \"shared_experts\": %u, \"task_experts\": %u, "
+                                 "\"levels\": %u, \"categorical\": [",
+                              dlen_model_n_params (model), c->emb_dim, c->shared_experts, c->task_experts, c->levels);
+      for (uint32_t i = 0; i < s->n_cat; i++)
+        {
+          g_string_append (o, i ? ", {\"name\": " : "{\"name\": ");
+          json_string (o, s->cat[i].name);
+          g_string_append_printf (o, ", \"buckets\": %u}", s->cat[i].buckets);
+        }
+      g_string_append (o, "], \"numeric\": [");
+      for (uint32_t i = 0; i < s->n_num; i++)
+        {
+          if (i)
+            g_string_append (o, ", ");
+          json_string (o, s->num[i].name);
+        }
+      g_string_append (o, "], \"targets\": [");
+      for (uint32_t i = 0; i < s->n_targets; i++)
+        {
+          g_string_append (o, i ? ", {\"name\": " : "{\"name\": ");
+          json_string (o, s->targets[i].name);
+          g_string_append_printf (o, ", \"kind\": \"%s\", \"polarity\": \"%s\", \"weak_source\": %s}",
+                                  s->targets[i].kind == DLEN_TARGET_BINARY ? "binary" : "duration",
+                                  pol[s->targets[i].polarity], s->targets[i].weak_source ? "true" : "false");
+        }
+      g_string_append (o, "]}\n");
+      fputs (o->str, stdout);
+    }
+  else
+    {
+      g_print ("%s: %s model, %zu parameters, embeddings of %u\n", argv[1], dlen_arch_to_string (c->arch),
+               dlen_model_n_params (model), c->emb_dim);
+      g_print ("categorical fields (%u):", s->n_cat);
+      for (uint32_t i = 0; i < s->n_cat; i++)
+        g_print (" %s[%u]", s->cat[i].name, s->cat[i].buckets);
+      g_print ("\nnumeric fields (%u):", s->n_num);
+      for (uint32_t i = 0; i < s->n_num; i++)
+        g_print (" %s", s->num[i].name);
+      g_print ("\ntargets (%u):", s->n_targets);
+      for (uint32_t i = 0; i < s->n_targets; i++)
+        g_print (" %s(%s%s)", s->targets[i].name,
+                 s->targets[i].kind == DLEN_TARGET_BINARY ? pol[s->targets[i].polarity] : "duration",
+                 s->targets[i].weak_source ? ", weak label" : "");
+      g_print ("\n");
+      for (const char *const *k = (const char *const[]) { "preset", "split_date", "user_features", NULL }; *k; k++)
+        if (dlen_model_get_meta (model, *k))
+          g_print ("%s: %s\n", *k, dlen_model_get_meta (model, *k));
+    }
+  return EXIT_OK;
+}
+
+/* ---- main ------------------------------------------------------------------------------------- */
+
+static const struct {
+  const char *name;
+  int (*run) (int argc, char **argv);
+  const char *summary;
+} commands[] = {
+  { "train", cmd_train, "train DLEN or a baseline on a log and report test metrics" },
+  { "eval", cmd_eval, "evaluate a saved model on a log" },
+  { "predict", cmd_predict, "write per-row predictions of a saved model as CSV" },
+  { "generate", cmd_generate, "write a synthetic log with the true emotion" },
+  { "info", cmd_info, "describe a model file" },
+};
+
+static void
+print_usage (FILE *fp)
+{
+  fprintf (fp, "Usage: dlen COMMAND [OPTION...]\n\nCommands:\n");
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    fprintf (fp, "  %-10s %s\n", commands[i].name, commands[i].summary);
+  fprintf (fp, "\nRun 'dlen COMMAND --help' for a command's options.\n%s\n", EXIT_CODES_HELP);
+}
+
+static void
+log_to_stderr (DlenLogLevel level, const char *message, void *user_data)
+{
+  (void) user_data;
+  if (level >= DLEN_LOG_WARNING)
+    g_printerr ("dlen: %s\n", message);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_set_prgname ("dlen");
+  dlen_set_log_callback (log_to_stderr, NULL);
+  if (argc < 2)
+    {
+      print_usage (stderr);
+      return EXIT_USAGE;
+    }
+  if (g_str_equal (argv[1], "--help") || g_str_equal (argv[1], "-h") || g_str_equal (argv[1], "help"))
+    {
+      print_usage (stdout);
+      return EXIT_OK;
+    }
+  if (g_str_equal (argv[1], "--version"))
+    {
+      g_print ("dlen %s\n", PACKAGE_VERSION);
+      return EXIT_OK;
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    if (g_str_equal (argv[1], commands[i].name))
+      {
+        g_autofree char *prg = g_strdup_printf ("dlen %s", commands[i].name);
+        g_set_prgname (prg);
+        return commands[i].run (argc - 1, argv + 1);
+      }
+  g_printerr ("dlen: unknown command '%s'\n\n", argv[1]);
+  print_usage (stderr);
+  return EXIT_USAGE;
+}

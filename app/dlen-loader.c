@@ -1,0 +1,827 @@
+/* dlen-loader.c: impression logs (CSV/TSV) to engine datasets via presets or column roles. */
+#include <math.h>
+#include <string.h>
+#include "dlen-csv.h"
+#include "dlen-error.h"
+#include "dlen-loader.h"
+
+typedef enum {
+  X_RAW,              /* the text itself */
+  X_HOUR_HHMM,        /* HHMM -> hour */
+  X_WEEKDAY,          /* YYYYMMDD -> day of week */
+  X_DURATION_BUCKET,  /* milliseconds -> log2 bucket of seconds ("unknown" for 0) */
+  X_HOUR_TIME,        /* epoch ms of the row -> hour of day (UTC) */
+} CatTransform;
+
+typedef enum {
+  Y_BINARY,           /* 0 or 1 */
+  Y_IS_ONE,           /* 1 when the column is 1, 0 when it is 0 */
+  Y_IS_ZERO,          /* 1 when the column is 0, 0 when it is 1 */
+  Y_MS,               /* milliseconds -> seconds */
+  Y_SECONDS,
+} TargetTransform;
+
+typedef struct {
+  DlenSchema schema;
+  int cat_col[DLEN_MAX_CAT_FIELDS], cat_join[DLEN_MAX_CAT_FIELDS];
+  CatTransform cat_x[DLEN_MAX_CAT_FIELDS];
+  int num_col[DLEN_MAX_NUM_FIELDS], num_join[DLEN_MAX_NUM_FIELDS];
+  int tgt_col[DLEN_MAX_TARGETS];
+  TargetTransform tgt_x[DLEN_MAX_TARGETS];
+  int user_col, time_col, date_col, truth_col;
+} Plan;
+
+const char *const dlen_loader_roles_help =
+  "  user           the user id (also a categorical feature; groups GAUC)\n"
+  "  item           the item id (a categorical feature)\n"
+  "  time           impression time, epoch milliseconds (or seconds if < 1e11)\n"
+  "  date           calendar day YYYYMMDD (else taken from time, UTC)\n"
+  "  category       a categorical feature\n"
+  "  numeric        a numeric feature, standardised\n"
+  "  log-numeric    a heavy-tailed numeric feature, log1p then standardised\n"
+  "  neutral        a binary target of neutral polarity (click, view)\n"
+  "  positive       a binary target of positive polarity (long view, comment)\n"
+  "  negative       a binary target of negative polarity\n"
+  "  weak-positive  a positive target whose 1s are weak emotion labels e=1 (like, share)\n"
+  "  weak-negative  a negative target whose 1s are weak emotion labels e=0 (dislike, hate)\n"
+  "  duration-s     stay time in seconds (a duration target)\n"
+  "  duration-ms    stay time in milliseconds (a duration target)\n"
+  "  ignore         not used\n";
+
+/* ---- Calendar ---------------------------------------------------------------------------- */
+
+static gint64
+days_from_civil (gint64 y, unsigned m, unsigned d)
+{
+  gint64 era;
+  unsigned yoe, doy, doe;
+  y -= m <= 2;
+  era = (y >= 0 ? y : y - 399) / 400;
+  yoe = (unsigned) (y - era * 400);
+  doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + (gint64) doe - 719468;
+}
+
+gint32
+dlen_day_from_epoch_ms (gint64 ms)
+{
+  gint64 z = (ms >= 0 ? ms / 86400000 : (ms - 86399999) / 86400000) + 719468;
+  gint64 era = (z >= 0 ? z : z - 146096) / 146097;
+  unsigned doe = (unsigned) (z - era * 146097);
+  unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  gint64 y = (gint64) yoe + era * 400;
+  unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  unsigned mp = (5 * doy + 2) / 153;
+  unsigned d = doy - (153 * mp + 2) / 5 + 1;
+  unsigned m = mp < 10 ? mp + 3 : mp - 9;
+  y += m <= 2;
+  return (gint32) (y * 10000 + m * 100 + d);
+}
+
+gboolean
+dlen_parse_day (const char *text, gint32 *day)
+{
+  int y, m, d;
+  if (!text || strlen (text) != 8 || strspn (text, "0123456789") != 8)
+    return FALSE;
+  y = (text[0] - '0') * 1000 + (text[1] - '0') * 100 + (text[2] - '0') * 10 + (text[3] - '0');
+  m = (text[4] - '0') * 10 + (text[5] - '0');
+  d = (text[6] - '0') * 10 + (text[7] - '0');
+  if (y < 1970 || m < 1 || m > 12 || d < 1 || d > 31)
+    return FALSE;
+  /* Reject 20230231 and the like by a round trip through the day count. */
+  if (dlen_day_from_epoch_ms (days_from_civil (y, m, d) * 86400000) != y * 10000 + m * 100 + d)
+    return FALSE;
+  *day = y * 10000 + m * 100 + d;
+  return TRUE;
+}
+
+/* ---- Distinct counting ------------------------------------------------------------------- */
+
+typedef struct {
+  guint64 *slots;
+  gsize cap, n;
+} U64Set;
+
+static void
+u64set_add (U64Set *s, guint64 h)
+{
+  gsize i;
+  if (h == 0)
+    h = 1;
+  if (2 * (s->n + 1) > s->cap)
+    {
+      U64Set bigger = { g_new0 (guint64, s->cap ? s->cap * 2 : 1024), s->cap ? s->cap * 2 : 1024, 0 };
+      for (gsize k = 0; k < s->cap; k++)
+        if (s->slots[k])
+          u64set_add (&bigger, s->slots[k]);
+      g_free (s->slots);
+      *s = bigger;
+    }
+  for (i = h & (s->cap - 1); s->slots[i]; i = (i + 1) & (s->cap - 1))
+    if (s->slots[i] == h)
+      return;
+  s->slots[i] = h;
+  s->n++;
+}
+
+/* ---- Plans ------------------------------------------------------------------------------- */
+
+static void
+plan_init (Plan *p)
+{
+  memset (p, 0, sizeof *p);
+  p->user_col = p->time_col = p->date_col = p->truth_col = -1;
+}
+
+static gboolean
+need_column (DlenCsvReader *r, const char *path, const char *name, const char *what, int *col, GError **error)
+{
+  *col = dlen_csv_reader_find_column (r, name);
+  if (*col < 0)
+    {
+      g_set_error (error, DLEN_ERROR, DLEN_ERROR_DATA, "%s: missing required column '%s' (%s)", path, name, what);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+add_cat (Plan *p, const char *name, int col, int join, CatTransform x, GError **error)
+{
+  if (p->schema.n_cat == DLEN_MAX_CAT_FIELDS)
+    {
+      g_set_error (error, DLEN_ERROR, DLEN_ERROR_INVALID, "more than %d categorical fields", DLEN_MAX_CAT_FIELDS);
+      return FALSE;
+    }
+  g_strlcpy (p->schema.cat[p->schema.n_cat].name, name, DLEN_NAME_MAX);
+  p->schema.cat[p->schema.n_cat].buckets = 1;
+  p->cat_col[p->schema.n_cat] = col;
+  p->cat_join[p->schema.n_cat] = join;
+  p->cat_x[p->schema.n_cat++] = x;
+  return TRUE;
+}
+
+static gboolean
+add_num (Plan *p, const char *name, int col, int join, gboolean log1p, GError **error)
+{
+  if (p->schema.n_num == DLEN_MAX_NUM_FIELDS)
+    {
+      g_set_error (error, DLEN_ERROR, DLEN_ERROR_INVALID, "more than %d numeric fields", DLEN_MAX_NUM_FIELDS);
+      return FALSE;
+    }
+  g_strlcpy (p->schema.num[p->schema.n_num].name, name, DLEN_NAME_MAX);
+  p->schema.num[p->schema.n_num].log1p = log1p;
+  p->num_col[p->schema.n_num] = col;
+  p->num_join[p->schema.n_num++] = join;
+  return TRUE;
+}
+
+static gboolean
+add_target (Plan *p, const char *name, int col, DlenTargetKind kind, DlenPolarity pol, gboolean weak,
+            TargetTransform x, GError **error)
+{
+  DlenTarget *t;
+  if (p->schema.n_targets == DLEN_MAX_TARGETS)
+    {
+      g_set_error (error, DLEN_ERROR, DLEN_ERROR_INVALID, "more than %d targets", DLEN_MAX_TARGETS);
+      return FALSE;
+    }
+  t = &p->schema.targets[p->schema.n_targets];
+  g_strlcpy (t->name, name, DLEN_NAME_MAX);
+  t->kind = kind;
+  t->polarity = pol;
+  t->weak_source = weak;
+  t->weight = 1.0f;
+  p->tgt_col[p->schema.n_targets] = col;
+  p->tgt_x[p->schema.n_targets++] = x;
+  return TRUE;
+}
+
+static const char *const kuairand_user_cats[] = {
+  "user_active_degree", "is_lowactive_period", "is_live_streamer", "is_video_author",
+  "follow_user_num_range", "fans_user_num_range", "friend_user_num_range", "register_days_range",
+};
+static const char *const kuairand_user_nums[] = {
+  "follow_user_num", "fans_user_num", "friend_user_num", "register_days",
+};
+
+static gboolean
+plan_kuairand (Plan *p, DlenCsvReader *r, DlenCsvReader *join, const char *path, const char *join_path,
+               GError **error)
+{
+  int c_user, c_video, c_date, c_hm, c_time, c_dur, c;
+  static const struct { const char *col, *name; DlenPolarity pol; } binary[] = {
+    { "is_click", "click", DLEN_POLARITY_NEUTRAL },
+    { "long_view", "long_view", DLEN_POLARITY_POSITIVE },
+    { "is_comment", "comment", DLEN_POLARITY_POSITIVE },
+    { "is_follow", "follow", DLEN_POLARITY_POSITIVE },
+    { "is_forward", "forward", DLEN_POLARITY_POSITIVE },
+    { "is_profile_enter", "profile_enter", DLEN_POLARITY_NEUTRAL },
+  };
+  const char *what = "preset kuairand";
+  if (!need_column (r, path, "user_id", what, &c_user, error)
+      || !need_column (r, path, "video_id", what, &c_video, error)
+      || !need_column (r, path, "date", what, &c_date, error)
+      || !need_column (r, path, "hourmin", what, &c_hm, error)
+      || !need_column (r, path, "time_ms", what, &c_time, error)
+      || !need_column (r, path, "duration_ms", what, &c_dur, error))
+    return FALSE;
+  p->user_col = c_user;
+  p->time_col = c_time;
+  p->date_col = c_date;
+  add_cat (p, "user_id", c_user, -1, X_RAW, NULL);
+  add_cat (p, "video_id", c_video, -1, X_RAW, NULL);
+  add_cat (p, "hour", c_hm, -1, X_HOUR_HHMM, NULL);
+  add_cat (p, "weekday", c_date, -1, X_WEEKDAY, NULL);
+  add_cat (p, "duration_bucket", c_dur, -1, X_DURATION_BUCKET, NULL);
+  if (join)
+    {
+      const char *jwhat = "user features of preset kuairand";
+      char name[32];
+      for (guint i = 0; i < G_N_ELEMENTS (kuairand_user_cats); i++)
+        {
+          if (!need_column (join, join_path, kuairand_user_cats[i], jwhat, &c, error))
+            return FALSE;
+          add_cat (p, kuairand_user_cats[i], c_user, c, X_RAW, NULL);
+        }
+      for (int i = 0; i < 18; i++)
+        {
+          g_snprintf (name, sizeof name, "onehot_feat%d", i);
+          if (!need_column (join, join_path, name, jwhat, &c, error))
+            return FALSE;
+          add_cat (p, name, c_user, c, X_RAW, NULL);
+        }
+      for (guint i = 0; i < G_N_ELEMENTS (kuairand_user_nums); i++)
+        {
+          if (!need_column (join, join_path, kuairand_user_nums[i], jwhat, &c, error))
+            return FALSE;
+          add_num (p, kuairand_user_nums[i], c_user, c, TRUE, NULL);
+        }
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (binary); i++)
+    {
+      if (!need_column (r, path, binary[i].col, what, &c, error))
+        return FALSE;
+      add_target (p, binary[i].name, c, DLEN_TARGET_BINARY, binary[i].pol, FALSE, Y_BINARY, NULL);
+    }
+  if (!need_column (r, path, "label", what, &c, error))
+    return FALSE;
+  add_target (p, "like", c, DLEN_TARGET_BINARY, DLEN_POLARITY_POSITIVE, TRUE, Y_IS_ONE, NULL);
+  add_target (p, "hate", c, DLEN_TARGET_BINARY, DLEN_POLARITY_NEGATIVE, TRUE, Y_IS_ZERO, NULL);
+  if (!need_column (r, path, "play_time_ms", what, &c, error))
+    return FALSE;
+  add_target (p, "stay", c, DLEN_TARGET_DURATION, DLEN_POLARITY_NEUTRAL, FALSE, Y_MS, NULL);
+  return TRUE;
+}
+
+static gboolean
+plan_synthetic (Plan *p, DlenCsvReader *r, const char *path, GError **error)
+{
+  static const struct { const char *col; DlenPolarity pol; gboolean weak; } binary[] = {
+    { "click", DLEN_POLARITY_NEUTRAL, FALSE },
+    { "long_view", DLEN_POLARITY_POSITIVE, FALSE },
+    { "like", DLEN_POLARITY_POSITIVE, TRUE },
+    { "share", DLEN_POLARITY_POSITIVE, TRUE },
+    { "dislike", DLEN_POLARITY_NEGATIVE, TRUE },
+  };
+  const char *what = "preset synthetic";
+  int c_user, c_item, c_cat, c_pos, c_time, c;
+  if (!need_column (r, path, "user_id", what, &c_user, error)
+      || !need_column (r, path, "item_id", what, &c_item, error)
+      || !need_column (r, path, "category", what, &c_cat, error)
+      || !need_column (r, path, "position", what, &c_pos, error)
+      || !need_column (r, path, "time_ms", what, &c_time, error))
+    return FALSE;
+  p->user_col = c_user;
+  p->time_col = c_time;
+  p->truth_col = dlen_csv_reader_find_column (r, "emotion");
+  add_cat (p, "user_id", c_user, -1, X_RAW, NULL);
+  add_cat (p, "item_id", c_item, -1, X_RAW, NULL);
+  add_cat (p, "category", c_cat, -1, X_RAW, NULL);
+  add_cat (p, "position", c_pos, -1, X_RAW, NULL);
+  add_cat (p, "hour", c_time, -1, X_HOUR_TIME, NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (binary); i++)
+    {
+      if (!need_column (r, path, binary[i].col, what, &c, error))
+        return FALSE;
+      add_target (p, binary[i].col, c, DLEN_TARGET_BINARY, binary[i].pol, binary[i].weak, Y_BINARY, NULL);
+    }
+  if (!need_column (r, path, "stay_s", what, &c, error))
+    return FALSE;
+  add_target (p, "stay", c, DLEN_TARGET_DURATION, DLEN_POLARITY_NEUTRAL, FALSE, Y_SECONDS, NULL);
+  return TRUE;
+}
+
+static gboolean
+plan_generic (Plan *p, DlenCsvReader *r, const char *path, const char *const *maps, GError **error)
+{
+  if (!maps || !maps[0])
+    {
+      g_set_error (error, DLEN_ERROR, DLEN_ERROR_INVALID,
+                   "%s: the generic mapping needs --map COLUMN=ROLE entries (at least user, time and one target)", path);
+      return FALSE;
+    }
+  for (guint i = 0; maps[i]; i++)
+    {
+      const char *eq = strrchr (maps[i], '=');
+      g_autofree char *col_name = NULL;
+      const char *role;
+      int col;
+      gboolean ok = TRUE;
+      if (!eq || eq == maps[i] || !eq[1])
+        {
+          g_set_error (error, DLEN_ERROR, DLEN_ERROR_INVALID, "--map '%s' is not COLUMN=ROLE", maps[i]);
+          return FALSE;
+        }
+      col_name = g_strndup (maps[i], eq - maps[i]);
+      role = eq + 1;
+      col = dlen_csv_reader_find_column (r, col_name);
+      if (col < 0)
+        {
+          g_set_error (error, DLEN_ERROR, DLEN_ERROR_DATA, "%s: --map names column '%s', which the header does not have",
+                       path, col_name);
+          return FALSE;
+        }
+      if (strlen (col_name) >= DLEN_NAME_MAX)
+        {
+          g_set_error (error, DLEN_ERROR, DLEN_ERROR_INVALID, "column name '%s' is longer than %d bytes",
+                       col_name, DLEN_NAME_MAX - 1);
+          return FALSE;
+        }
+      if (g_str_equal (role, "user"))
+        {
+          p->user_col = col;
+          ok = add_cat (p, col_name, col, -1, X_RAW, error);
+        }
+      else if (g_str_equal (role, "item") || g_str_equal (role, "category"))
+        ok = add_cat (p, col_name, col, -1, X_RAW, error);
+      else if (g_str_equal (role, "time"))
+        p->time_col = col;
+      else if (g_str_equal (role, "date"))
+        p->date_col = col;
+      else if (g_str_equal (role, "numeric") || g_str_equal (role, "log-numeric"))
+        ok = add_num (p, col_name, col, -1, g_str_equal (role, "log-numeric"), error);
+      else if (g_str_equal (role, "neutral"))
+        ok = add_target (p, col_name, col, DLEN_TARGET_BINARY, DLEN_POLARITY_NEUTRAL, FALSE, Y_BINARY, error);
+      else if (g_str_equal (role, "positive") || g_str_equal (role, "weak-positive"))
+        ok = add_target (p, col_name, col, DLEN_TARGET_BINARY, DLEN_POLARITY_POSITIVE,
+                         g_str_equal (role, "weak-positive"), Y_BINARY, error);
+      else if (g_str_equal (role, "negative") || g_str_equal (role, "weak-negative"))
+        ok = add_target (p, col_name, col, DLEN_TARGET_BINARY, DLEN_POLARITY_NEGATIVE,
+                         g_str_equal (role, "weak-negative"), Y_BINARY, error);
+      else if (g_str_equal (role, "duration-s") || g_str_equal (role, "duration-ms"))
+        ok = add_target (p, col_name, col, DLEN_TARGET_DURATION, DLEN_POLARITY_NEUTRAL, FALSE,
+                         g_str_equal (role, "duration-ms") ? Y_MS : Y_SECONDS, error);
+      else if (!g_str_equal (role, "ignore"))
+        {
+          g_set_error (error, DLEN_ERROR, DLEN_ERROR_INVALID, "--map '%s': unknown role '%s'; roles are:\n%s",
+                       maps[i], role, dlen_loader_roles_help);
+          return FALSE;
+        }
+      if (!ok)
+        return FALSE;
+    }
+  if (p->user_col < 0 || (p->time_col < 0 && p->date_col < 0) || p->schema.n_targets == 0)
+    {
+      g_set_error (error, DLEN_ERROR, DLEN_ERROR_INVALID,
+                   "%s: the mapping needs a user column, a time or date column and at least one target", path);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* ---- Row conversion ---------------------------------------------------------------------- */
+
+static gboolean
+parse_number (const char *s, double *out)
+{
+  char *end;
+  double v;
+  while (*s == ' ')
+    s++;
+  if (!*s)
+    return FALSE;
+  v = g_ascii_strtod (s, &end);
+  while (*end == ' ')
+    end++;
+  if (*end || !isfinite (v))
+    return FALSE;
+  *out = v;
+  return TRUE;
+}
+
+typedef struct {
+  const char *path;
+  guint64 line;
+  int col;            /* 0-based column of the failing field */
+  char *reason;
+} RowError;
+
+static gboolean
+row_fail (RowError *e, int col, const char *fmt, const char *value)
+{
+  e->col = col;
+  g_free (e->reason);
+  e->reason = g_strdup_printf (fmt, value);
+  return FALSE;
+}
+
+static int
+weekday_of (gint32 day)
+{
+  gint64 days = days_from_civil (day / 10000, (day / 100) % 100, day % 100);
+  return (int) (((days % 7) + 11) % 7); /* 1970-01-01 was a Thursday; 0 = Monday */
+}
+
+static gboolean
+convert_row (const Plan *p, DlenCsvReader *r, const char *const *f, GHashTable *join_rows,
+             guint64 *cat, float *num, float *lab, DlenRow *row, float *truth, RowError *e)
+{
+  const DlenSchema *s = &p->schema;
+  const char *const *joined = NULL;
+  double v;
+  char buf[32];
+
+  if (!*f[p->user_col])
+    return row_fail (e, p->user_col, "empty user id%s", "");
+  row->group = dlen_hash_value (0xffffffffu, f[p->user_col], strlen (f[p->user_col]));
+  if (join_rows)
+    joined = g_hash_table_lookup (join_rows, f[p->user_col]);
+  if (p->time_col >= 0)
+    {
+      if (!parse_number (f[p->time_col], &v) || v < 0 || v > 9.2e15)
+        return row_fail (e, p->time_col, "'%s' is not a time in epoch milliseconds or seconds", f[p->time_col]);
+      row->time_ms = (gint64) (v < 1e11 ? v * 1000.0 : v);
+    }
+  if (p->date_col >= 0)
+    {
+      if (!dlen_parse_day (f[p->date_col], &row->day))
+        return row_fail (e, p->date_col, "'%s' is not a date YYYYMMDD", f[p->date_col]);
+      if (p->time_col < 0)
+        row->time_ms = days_from_civil (row->day / 10000, (row->day / 100) % 100, row->day % 100) * 86400000;
+    }
+  else
+    row->day = dlen_day_from_epoch_ms (row->time_ms);
+
+  for (uint32_t i = 0; i < s->n_cat; i++)
+    {
+      const char *val;
+      int col = p->cat_col[i];
+      if (p->cat_join[i] >= 0)
+        val = joined ? joined[p->cat_join[i]] : "";
+      else
+        val = f[col];
+      switch (p->cat_x[i])
+        {
+        case X_HOUR_HHMM:
+          if (!parse_number (val, &v) || v < 0 || v >= 2400)
+            return row_fail (e, col, "'%s' is not a time of day HHMM", val);
+          g_snprintf (buf, sizeof buf, "%d", (int) v / 100);
+          val = buf;
+          break;
+        case X_WEEKDAY:
+          g_snprintf (buf, sizeof buf, "%d", weekday_of (row->day));
+          val = buf;
+          break;
+        case X_DURATION_BUCKET:
+          if (!parse_number (val, &v) || v < 0)
+            return row_fail (e, col, "'%s' is not a non-negative duration", val);
+          if (v <= 0)
+            g_strlcpy (buf, "unknown", sizeof buf);
+          else
+            g_snprintf (buf, sizeof buf, "%d", (int) floor (log2 (1.0 + v / 1000.0) * 2.0));
+          val = buf;
+          break;
+        case X_HOUR_TIME:
+          g_snprintf (buf, sizeof buf, "%d", (int) ((row->time_ms / 3600000) % 24));
+          val = buf;
+          break;
+        default:
+          break;
+        }
+      cat[i] = dlen_hash_value (i, val, strlen (val));
+    }
+  for (uint32_t j = 0; j < s->n_num; j++)
+    {
+      const char *val = p->num_join[j] >= 0 ? (joined ? joined[p->num_join[j]] : "") : f[p->num_col[j]];
+      while (*val == ' ')
+        val++;
+      if (!*val)
+        num[j] = NAN;
+      else if (!parse_number (val, &v))
+        return row_fail (e, p->num_col[j], "'%s' is not a finite number", val);
+      else
+        num[j] = (float) v;
+    }
+  for (uint32_t t = 0; t < s->n_targets; t++)
+    {
+      const char *val = f[p->tgt_col[t]];
+      int col = p->tgt_col[t];
+      const char *tv = val;
+      while (*tv == ' ')
+        tv++;
+      if (!*tv)
+        {
+          lab[t] = NAN;
+          continue;
+        }
+      if (!parse_number (val, &v))
+        return row_fail (e, col, "'%s' is not a finite number", val);
+      switch (p->tgt_x[t])
+        {
+        case Y_BINARY:
+        case Y_IS_ONE:
+        case Y_IS_ZERO:
+          if (v != 0.0 && v != 1.0)
+            return row_fail (e, col, "binary label '%s' is neither 0 nor 1", val);
+          lab[t] = (float) (p->tgt_x[t] == Y_IS_ZERO ? 1.0 - v : v);
+          break;
+        case Y_MS:
+        case Y_SECONDS:
+          if (v < 0)
+            return row_fail (e, col, "negative duration '%s'", val);
+          lab[t] = (float) (p->tgt_x[t] == Y_MS ? v / 1000.0 : v);
+          break;
+        }
+    }
+  *truth = NAN;
+  if (p->truth_col >= 0)
+    {
+      if (!parse_number (f[p->truth_col], &v) || (v != 0.0 && v != 1.0))
+        return row_fail (e, p->truth_col, "emotion '%s' is neither 0 nor 1", f[p->truth_col]);
+      *truth = (float) v;
+    }
+  return TRUE;
+}
+
+/* ---- Side features ----------------------------------------------------------------------- */
+
+static GHashTable *
+load_join (DlenCsvReader *r, const char *path, GError **error)
+{
+  g_autoptr (GHashTable) rows = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_strfreev);
+  int key = dlen_csv_reader_find_column (r, "user_id");
+  const char *const *f;
+  guint n;
+  int rc;
+  if (key < 0)
+    {
+      g_set_error (error, DLEN_ERROR, DLEN_ERROR_DATA, "%s: missing required column 'user_id' to join on", path);
+      return NULL;
+    }
+  while ((rc = dlen_csv_reader_next (r, &f, &n, error)) != 0)
+    {
+      char **copy;
+      if (rc < 0)
+        return NULL;    /* side features are small and must be clean: any bad row stops */
+      copy = g_new0 (char *, n + 1);
+      for (guint i = 0; i < n; i++)
+        copy[i] = g_strdup (f[i]);
+      if (g_hash_table_contains (rows, f[key]))
+        {
+          g_set_error (error, DLEN_ERROR, DLEN_ERROR_DATA, "%s:%" G_GUINT64_FORMAT ":%d: user '%s' appears twice",
+                       path, dlen_csv_reader_line (r), key + 1, f[key]);
+          g_strfreev (copy);
+          return NULL;
+        }
+      g_hash_table_insert (rows, g_strdup (f[key]), copy);
+    }
+  return g_steal_pointer (&rows);
+}
+
+/* ---- Entry point ------------------------------------------------------------------------- */
+
+static const char *
+guess_preset (DlenCsvReader *r)
+{
+  if (dlen_csv_reader_find_column (r, "video_id") >= 0 && dlen_csv_reader_find_column (r, "hourmin") >= 0)
+    return "kuairand";
+  if (dlen_csv_reader_find_column (r, "item_id") >= 0 && dlen_csv_reader_find_column (r, "emotion_p") >= 0)
+    return "synthetic";
+  return "generic";
+}
+
+static gboolean
+match_schema (const DlenSchema *mine, const DlenSchema *model, const char *path, GError **error)
+{
+  gboolean same = mine->n_cat == model->n_cat && mine->n_num == model->n_num && mine->n_targets == model->n_targets;
+  for (uint32_t i = 0; same && i < mine->n_cat; i++)
+    same = g_str_equal (mine->cat[i].name, model->cat[i].name);
+  for (uint32_t i = 0; same && i < mine->n_num; i++)
+    same = g_str_equal (mine->num[i].name, model->num[i].name) && mine->num[i].log1p == model->num[i].log1p;
+  for (uint32_t i = 0; same && i < mine->n_targets; i++)
+    same = g_str_equal (mine->targets[i].name, model->targets[i].name)
+           && mine->targets[i].kind == model->targets[i].kind;
+  if (!same)
+    g_set_error (error, DLEN_ERROR, DLEN_ERROR_DATA,
+                 "%s: the mapping gives %u categorical, %u numeric fields and %u targets that differ from "
+                 "the model's (%u, %u, %u); use the preset and side features the model was trained with",
+                 path, mine->n_cat, mine->n_num, mine->n_targets, model->n_cat, model->n_num, model->n_targets);
+  return same;
+}
+
+void
+dlen_loaded_data_free (DlenLoadedData *d)
+{
+  if (!d)
+    return;
+  dlen_dataset_free (d->dataset);
+  g_free (d->preset);
+  g_free (d->user_features);
+  if (d->lines)
+    g_array_unref (d->lines);
+  if (d->truth)
+    g_array_unref (d->truth);
+  g_free (d->first_reject);
+  g_free (d);
+}
+
+static gint
+compare_day (gconstpointer a, gconstpointer b)
+{
+  gint32 x = *(const gint32 *) a, y = *(const gint32 *) b;
+  return x < y ? -1 : x > y;
+}
+
+static guint32
+buckets_for (gsize distinct)
+{
+  guint64 b = 16;
+  while (b < (guint64) distinct * 4 && b < (1u << 22))
+    b <<= 1;
+  return (guint32) b;
+}
+
+DlenLoadedData *
+dlen_loader_load (const char *path, const DlenLoadOptions *opt, const DlenSchema *model_schema, GError **error)
+{
+  g_autoptr (DlenLoadedData) out = g_new0 (DlenLoadedData, 1);
+  DlenCsvReader *r = NULL, *jr = NULL;
+  g_autoptr (GHashTable) join_rows = NULL;
+  const char *preset;
+  Plan p;
+  U64Set *seen = NULL;
+  const char *const *f;
+  guint nf;
+  int rc;
+  gboolean ok = FALSE, any_truth;
+  guint64 cat[DLEN_MAX_CAT_FIELDS];
+  float num[DLEN_MAX_NUM_FIELDS], lab[DLEN_MAX_TARGETS], truth;
+  GArray *days;
+
+  plan_init (&p);
+  r = dlen_csv_reader_open (path, error);
+  if (!r)
+    return NULL;
+  preset = opt->preset ? opt->preset : guess_preset (r);
+  out->preset = g_strdup (preset);
+  if (opt->user_features && !g_str_equal (preset, "kuairand"))
+    {
+      g_set_error (error, DLEN_ERROR, DLEN_ERROR_INVALID, "--user-features is supported with preset kuairand only");
+      goto done;
+    }
+  if (g_str_equal (preset, "kuairand"))
+    {
+      gboolean want = opt->user_features != NULL;
+      if (!want && model_schema)
+        for (uint32_t i = 0; i < model_schema->n_cat; i++)
+          want |= g_str_equal (model_schema->cat[i].name, kuairand_user_cats[0]);
+      if (opt->user_features)
+        out->user_features = g_strdup (opt->user_features);
+      else if (model_schema ? want : !opt->no_user_features)
+        {
+          g_autofree char *dir = g_path_get_dirname (path);
+          g_autofree char *beside = g_build_filename (dir, "user_features.csv", NULL);
+          if (g_file_test (beside, G_FILE_TEST_IS_REGULAR))
+            out->user_features = g_steal_pointer (&beside);
+          else if (want)
+            {
+              g_set_error (error, DLEN_ERROR, DLEN_ERROR_DATA,
+                           "%s: the model uses KuaiRand user features; pass --user-features FILE", path);
+              goto done;
+            }
+        }
+    }
+  if (out->user_features)
+    {
+      jr = dlen_csv_reader_open (out->user_features, error);
+      if (!jr || !(join_rows = load_join (jr, out->user_features, error)))
+        goto done;
+    }
+  if (g_str_equal (preset, "kuairand"))
+    ok = plan_kuairand (&p, r, jr, path, out->user_features, error);
+  else if (g_str_equal (preset, "synthetic"))
+    ok = plan_synthetic (&p, r, path, error);
+  else if (g_str_equal (preset, "generic"))
+    ok = plan_generic (&p, r, path, opt->maps, error);
+  else
+    g_set_error (error, DLEN_ERROR, DLEN_ERROR_INVALID, "unknown preset '%s' (kuairand, synthetic, generic)", preset);
+  if (!ok)
+    goto done;
+  ok = FALSE;
+  if (model_schema)
+    {
+      if (!match_schema (&p.schema, model_schema, path, error))
+        goto done;
+      p.schema = *model_schema;
+    }
+  out->dataset = dlen_dataset_new (&p.schema);
+  if (!out->dataset)
+    {
+      dlen_set_error_from_status (error, DLEN_STATUS_INVALID, path);
+      goto done;
+    }
+  out->lines = g_array_new (FALSE, FALSE, sizeof (guint64));
+  out->truth = g_array_new (FALSE, FALSE, sizeof (float));
+  days = g_array_new (FALSE, FALSE, sizeof (gint32));
+  if (!model_schema)
+    seen = g_new0 (U64Set, p.schema.n_cat);
+  any_truth = p.truth_col >= 0;
+
+  for (;;)
+    {
+      g_autoptr (GError) row_error = NULL;
+      RowError e = { path, 0, -1, NULL };
+      DlenRow row = { .cat = cat, .num = num, .labels = lab };
+      DlenStatus st;
+      rc = dlen_csv_reader_next (r, &f, &nf, &row_error);
+      if (rc == 0)
+        break;
+      if (rc < 0)
+        {
+          if (opt->strict || row_error->code == DLEN_CSV_ERROR_IO)
+            {
+              g_propagate_error (error, g_steal_pointer (&row_error));
+              g_array_unref (days);
+              goto done;
+            }
+          if (!out->first_reject)
+            out->first_reject = g_strdup (row_error->message);
+          out->rejected++;
+          continue;
+        }
+      e.line = dlen_csv_reader_line (r);
+      if (!convert_row (&p, r, f, join_rows, cat, num, lab, &row, &truth, &e)
+          || ((st = dlen_dataset_append (out->dataset, &row)) != DLEN_STATUS_OK
+              && (e.reason = g_strdup (dlen_last_error ()), TRUE) && (e.col = 0, FALSE)))
+        {
+          g_autofree char *msg = g_strdup_printf ("%s:%" G_GUINT64_FORMAT ":%d: %s%s%s%s", path, e.line, e.col + 1,
+                                                  e.col >= 0 ? "column '" : "",
+                                                  e.col >= 0 ? dlen_csv_reader_column_name (r, e.col) : "",
+                                                  e.col >= 0 ? "': " : "", e.reason);
+          g_free (e.reason);
+          if (opt->strict)
+            {
+              g_set_error_literal (error, DLEN_ERROR, DLEN_ERROR_DATA, msg);
+              g_array_unref (days);
+              goto done;
+            }
+          if (!out->first_reject)
+            out->first_reject = g_steal_pointer (&msg);
+          out->rejected++;
+          continue;
+        }
+      g_array_append_val (out->lines, e.line);
+      g_array_append_val (out->truth, truth);
+      g_array_append_val (days, row.day);
+      if (seen)
+        for (uint32_t i = 0; i < p.schema.n_cat; i++)
+          u64set_add (&seen[i], cat[i]);
+    }
+  if (dlen_dataset_n_rows (out->dataset) == 0)
+    {
+      g_set_error (error, DLEN_ERROR, DLEN_ERROR_DATA, "%s: no usable rows%s%s", path,
+                   out->first_reject ? "; first problem: " : "", out->first_reject ? out->first_reject : "");
+      g_array_unref (days);
+      goto done;
+    }
+  if (seen)
+    for (uint32_t i = 0; i < p.schema.n_cat; i++)
+      dlen_dataset_set_buckets (out->dataset, i, buckets_for (seen[i].n));
+  if (!any_truth)
+    g_clear_pointer (&out->truth, g_array_unref);
+  /* The suggested test split: the preset's documented day, else the day where the last ~15 %
+   * of impressions begin. */
+  if (g_str_equal (preset, "kuairand"))
+    out->default_split_day = 20220419;
+  else
+    {
+      g_array_sort (days, compare_day);
+      out->default_split_day = g_array_index (days, gint32, (gsize) (days->len * 0.85));
+    }
+  g_array_unref (days);
+  ok = TRUE;
+
+done:
+  if (seen)
+    {
+      for (uint32_t i = 0; i < p.schema.n_cat; i++)
+        g_free (seen[i].slots);
+      g_free (seen);
+    }
+  dlen_csv_reader_free (r);
+  dlen_csv_reader_free (jr);
+  return ok ? g_steal_pointer (&out) : NULL;
+}

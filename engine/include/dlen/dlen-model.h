@@ -1,0 +1,246 @@
+/* dlen-model.h: feature schema, in-memory datasets, multi-task models (Shared-Bottom, MMoE,
+ * PLE, DLEN), training, evaluation, prediction and model files. */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+#include "dlen-status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define DLEN_MAX_CAT_FIELDS 64
+#define DLEN_MAX_NUM_FIELDS 64
+#define DLEN_MAX_TARGETS 16
+#define DLEN_NAME_MAX 64
+
+/* ---- Feature schema ------------------------------------------------------------------ */
+
+typedef enum {
+  DLEN_POLARITY_NEUTRAL = 0,   /* click / view: a_k and b_k free */
+  DLEN_POLARITY_POSITIVE = 1,  /* like, share, follow, long view: b_k <= a_k */
+  DLEN_POLARITY_NEGATIVE = 2,  /* dislike, hate, report: a_k <= b_k */
+} DlenPolarity;
+
+typedef enum {
+  DLEN_TARGET_BINARY = 0,      /* label 0 or 1 */
+  DLEN_TARGET_DURATION = 1,    /* label in seconds >= 0, regressed on log1p(seconds) */
+} DlenTargetKind;
+
+typedef struct {
+  char name[DLEN_NAME_MAX];
+  uint32_t buckets;            /* size of the hashed embedding table, >= 1 */
+} DlenCatField;
+
+typedef struct {
+  char name[DLEN_NAME_MAX];
+  int32_t log1p;               /* 1: standardise log1p(max(x, 0)) instead of x */
+} DlenNumField;
+
+typedef struct {
+  char name[DLEN_NAME_MAX];
+  DlenTargetKind kind;
+  DlenPolarity polarity;       /* binary targets only */
+  int32_t weak_source;         /* binary only: a 1 here is a weak emotion label (1 for positive
+                                  polarity, 0 for negative); masked with the weak labels */
+  float weight;                /* per-task loss weight, >= 0 */
+} DlenTarget;
+
+typedef struct {
+  uint32_t n_cat;
+  DlenCatField cat[DLEN_MAX_CAT_FIELDS];
+  uint32_t n_num;
+  DlenNumField num[DLEN_MAX_NUM_FIELDS];
+  uint32_t n_targets;
+  DlenTarget targets[DLEN_MAX_TARGETS];
+} DlenSchema;
+
+/* Checks names (non-empty, NUL-terminated, unique per kind), counts, buckets and weights. */
+DlenStatus dlen_schema_validate (const DlenSchema *schema);
+
+/* 64-bit hash of a categorical value's bytes for field @field. Stable across runs, platforms
+ * and versions of this library (model files depend on it). */
+uint64_t dlen_hash_value (uint32_t field, const void *bytes, size_t len);
+
+/* ---- Datasets ---------------------------------------------------------------------------- */
+
+/* A columnar table of rows laid out for training; owns its memory. Not thread-safe for
+ * concurrent appends; concurrent reads are fine. */
+typedef struct DlenDataset DlenDataset;
+
+typedef struct {
+  uint64_t group;              /* the user, for GAUC and trajectories (any stable id) */
+  int64_t time_ms;             /* impression time, epoch ms */
+  int32_t day;                 /* calendar day YYYYMMDD used by date splits */
+  const uint64_t *cat;         /* schema->n_cat hashes from dlen_hash_value */
+  const float *num;            /* schema->n_num raw values; NaN = missing (standardised to 0) */
+  const float *labels;         /* schema->n_targets labels; NaN = missing */
+} DlenRow;
+
+DlenDataset *dlen_dataset_new (const DlenSchema *schema);
+void dlen_dataset_free (DlenDataset *dataset);            /* NULL is a no-op */
+DlenStatus dlen_dataset_append (DlenDataset *dataset, const DlenRow *row);
+size_t dlen_dataset_n_rows (const DlenDataset *dataset);
+const DlenSchema *dlen_dataset_schema (const DlenDataset *dataset);
+/* Column accessors: pointers valid until the next append or free. */
+const float *dlen_dataset_labels (const DlenDataset *dataset);   /* [rows x n_targets] */
+const uint64_t *dlen_dataset_groups (const DlenDataset *dataset);/* [rows] */
+const int64_t *dlen_dataset_times (const DlenDataset *dataset);  /* [rows] */
+const int32_t *dlen_dataset_days (const DlenDataset *dataset);   /* [rows] */
+
+/* Changes the embedding-table size of categorical field @field, e.g. once a loader has counted
+ * the distinct values. Only for datasets no model has been built from yet. */
+DlenStatus dlen_dataset_set_buckets (DlenDataset *dataset, uint32_t field, uint32_t buckets);
+
+/* The weak emotion label of row @row derived from its weak_source targets: 1, 0, or -1 when
+ * the row has none or both. */
+int dlen_dataset_weak_label (const DlenDataset *dataset, size_t row);
+
+/* Row indices of a split. Train rows are those with day < @split_day (all rows when 0);
+ * the last @valid_fraction of them by time become validation; the rest (day >= split_day)
+ * is test. Arrays are malloc'ed and owned by the DlenSplit; indices are in time order. */
+typedef struct {
+  size_t *train;  size_t n_train;
+  size_t *valid;  size_t n_valid;
+  size_t *test;   size_t n_test;
+} DlenSplit;
+
+DlenStatus dlen_dataset_split (const DlenDataset *dataset, int32_t split_day,
+                               double valid_fraction, DlenSplit *split);
+void dlen_split_clear (DlenSplit *split);                  /* frees the arrays; idempotent */
+
+/* ---- Models -------------------------------------------------------------------------- */
+
+typedef enum {
+  DLEN_ARCH_SHARED_BOTTOM = 0,
+  DLEN_ARCH_MMOE = 1,
+  DLEN_ARCH_PLE = 2,
+  DLEN_ARCH_DLEN = 3,
+} DlenArch;
+
+const char *dlen_arch_to_string (DlenArch arch);          /* "shared-bottom", "mmoe", ... */
+int dlen_arch_from_string (const char *name, DlenArch *arch); /* 1 when known */
+
+#define DLEN_MAX_LAYERS 4
+
+typedef struct {
+  DlenArch arch;
+  uint32_t emb_dim;            /* embedding dimension d per categorical field */
+  uint32_t expert_layers;      /* hidden layers per expert (1..DLEN_MAX_LAYERS) */
+  uint32_t expert_units[DLEN_MAX_LAYERS]; /* widths; the last is the expert output width */
+  uint32_t tower_layers;       /* hidden layers per tower (0..DLEN_MAX_LAYERS) */
+  uint32_t tower_units[DLEN_MAX_LAYERS];
+  uint32_t shared_experts;     /* MMoE / PLE / DLEN: shared experts per level */
+  uint32_t task_experts;       /* PLE / DLEN: experts per task per level */
+  uint32_t levels;             /* PLE / DLEN: extraction levels, 1 or 2 */
+  float emotion_weight;        /* DLEN: lambda_e of the weak-label term */
+  uint64_t seed;               /* initialisation */
+} DlenModelConfig;
+
+/* Defaults: arch DLEN, d = 16, experts 1 x 64, towers 1 x 32, 2 shared and 1 task expert per
+ * level, 1 level (MMoE uses 4 shared experts when shared_experts is left at its default),
+ * lambda_e = 1, seed 1. */
+DlenModelConfig dlen_model_config_default (DlenArch arch);
+
+/* An opaque trained or untrained model. A model is used by one thread at a time. */
+typedef struct DlenModel DlenModel;
+
+DlenModel *dlen_model_new (const DlenSchema *schema, const DlenModelConfig *config);
+void dlen_model_free (DlenModel *model);                   /* NULL is a no-op */
+const DlenSchema *dlen_model_schema (const DlenModel *model);
+const DlenModelConfig *dlen_model_config (const DlenModel *model);
+size_t dlen_model_n_params (const DlenModel *model);       /* embeddings + dense weights */
+
+/* Free-form provenance strings kept with the model and saved in its file (e.g. the preset and
+ * split it was trained with). Keys: 1..63 bytes of [A-Za-z0-9_.-]; values: up to 4095 bytes
+ * of UTF-8; at most 32 entries. Setting an existing key replaces its value. */
+DlenStatus dlen_model_set_meta (DlenModel *model, const char *key, const char *value);
+/* NULL when absent; valid until the key is set again or the model is freed. */
+const char *dlen_model_get_meta (const DlenModel *model, const char *key);
+
+/* ---- Training -------------------------------------------------------------------------- */
+
+typedef struct {
+  uint32_t epoch;              /* 1-based */
+  uint32_t epochs;
+  uint64_t step;               /* mini-batches done in this epoch */
+  uint64_t steps;              /* mini-batches per epoch */
+  double train_loss;           /* mean total loss of the epoch so far */
+  int epoch_done;              /* 1 when the validation numbers below are filled */
+  double valid_auc[DLEN_MAX_TARGETS];  /* per target (NaN for durations / one class) */
+  double valid_score;          /* the selection metric: mean validation AUC over binary targets */
+  double emotion_auc;          /* validation AUC of p_e against weak labels (DLEN), else NaN */
+  double samples_per_second;
+  int best;                    /* 1 when this epoch is the best so far */
+} DlenProgress;
+
+typedef void (*DlenProgressFunc) (const DlenProgress *progress, void *user_data);
+/* Polled between mini-batches; non-zero asks training to stop (status CANCELLED). */
+typedef int (*DlenAbortFunc) (void *user_data);
+
+typedef struct {
+  uint32_t epochs;             /* >= 1 */
+  uint32_t batch_size;         /* >= 1 */
+  float learning_rate;         /* Adam step size */
+  float beta1, beta2, eps;     /* Adam */
+  float l2;                    /* L2 on dense weights (not biases, not embeddings) */
+  double weak_label_fraction;  /* keep weak_source labels on this fraction of train rows */
+  uint64_t seed;               /* shuffling and label masking */
+  uint32_t threads;            /* BLAS / worker threads, >= 1 */
+  uint32_t progress_every;     /* report every N steps (0: epoch ends only) */
+  DlenProgressFunc progress;
+  DlenAbortFunc abort;
+  void *user_data;
+} DlenTrainParams;
+
+DlenTrainParams dlen_train_params_default (void);
+
+/* Trains on @train rows, selecting the epoch with the best mean validation AUC on @valid
+ * (the last epoch when n_valid is 0); the model keeps the best weights. Fits the numeric
+ * standardisation on @train rows first. On CANCELLED the best model so far is kept; on
+ * NONFINITE (a NaN/inf loss) training stops and the last good weights are kept. */
+DlenStatus dlen_model_train (DlenModel *model, const DlenDataset *dataset,
+                             const size_t *train, size_t n_train,
+                             const size_t *valid, size_t n_valid,
+                             const DlenTrainParams *params);
+
+/* ---- Evaluation and prediction ----------------------------------------------------------- */
+
+typedef struct {
+  double auc, gauc, logloss;   /* binary targets; NaN when undefined */
+  double mean_predicted, mean_observed;
+  double rmse;                 /* duration targets, on log1p(seconds) */
+  uint64_t n;                  /* labelled rows */
+} DlenTargetMetrics;
+
+typedef struct {
+  uint32_t n_targets;
+  DlenTargetMetrics target[DLEN_MAX_TARGETS];
+  double emotion_auc;          /* DLEN: AUC of p_e against the rows' weak labels; else NaN */
+  uint64_t n_rows;
+} DlenMetrics;
+
+DlenStatus dlen_model_evaluate (DlenModel *model, const DlenDataset *dataset,
+                                const size_t *rows, size_t n_rows, DlenMetrics *metrics);
+
+/* Predictions for @rows (NULL: all rows in order). @out is [n_rows x (n_targets + 1)]:
+ * each binary target's probability, each duration target's expected seconds, and last p_e
+ * (NaN for models without an emotion). */
+DlenStatus dlen_model_predict (DlenModel *model, const DlenDataset *dataset,
+                               const size_t *rows, size_t n_rows, float *out);
+
+/* ---- Model files (safetensors layout) --------------------------------------------------- */
+
+/* Writes the model atomically (temporary file + rename): an 8-byte little-endian header
+ * length, a JSON header naming every tensor (F32, shape, offsets) with the architecture and
+ * feature schema in __metadata__, then little-endian data. */
+DlenStatus dlen_model_save (const DlenModel *model, const char *path);
+
+/* Loads and validates every field (sizes, offsets, shapes against the declared architecture,
+ * format version). On failure *out is NULL and dlen_last_error() says why. */
+DlenStatus dlen_model_load (const char *path, DlenModel **out);
+
+#ifdef __cplusplus
+}
+#endif

@@ -1,0 +1,297 @@
+/* test-cli.c: the `dlen` tool as a user runs it: exit codes, error messages, JSON output, and
+ * training on the real KuaiRand log and on the synthetic world. */
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+#include <string.h>
+
+static char *tmpdir;
+
+typedef struct {
+  int status;
+  char *out, *err;
+} Run;
+
+static void
+run_clear (Run *r)
+{
+  g_free (r->out);
+  g_free (r->err);
+}
+
+static Run
+run_dlen (const char *first, ...)
+{
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr (GError) error = NULL;
+  Run r = { 0 };
+  va_list ap;
+  int wait_status;
+  g_ptr_array_add (argv, (gpointer) g_getenv ("DLEN_CLI"));
+  va_start (ap, first);
+  for (const char *a = first; a; a = va_arg (ap, const char *))
+    g_ptr_array_add (argv, (gpointer) a);
+  va_end (ap);
+  g_ptr_array_add (argv, NULL);
+  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                               &r.out, &r.err, &wait_status, &error));
+  g_assert_true (WIFEXITED (wait_status));
+  r.status = WEXITSTATUS (wait_status);
+  return r;
+}
+
+static char *
+data_path (const char *name)
+{
+  const char *dir = g_getenv ("DLEN_SHARED_DATA");
+  char *p = g_build_filename (dir ? dir : "../shared/data", "kuairand", name, NULL);
+  return p;
+}
+
+static char *
+tmp_file (const char *name, const char *contents)
+{
+  char *p = g_build_filename (tmpdir, name, NULL);
+  if (contents)
+    g_assert_true (g_file_set_contents (p, contents, -1, NULL));
+  return p;
+}
+
+static JsonObject *
+parse_json (const char *text)
+{
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  g_autoptr (GError) error = NULL;
+  if (!json_parser_load_from_data (parser, text, -1, &error))
+    g_error ("not JSON (%s): %s", error->message, text);
+  g_assert_true (JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)));
+  return json_object_ref (json_node_get_object (json_parser_get_root (parser)));
+}
+
+static double
+metric (JsonObject *o, const char *target, const char *name)
+{
+  JsonObject *m = json_object_get_object_member (o, "metrics");
+  return json_object_get_double_member (json_object_get_object_member (m, target), name);
+}
+
+/* ---- Usage and bad input ---------------------------------------------------------------- */
+
+static void
+test_usage (void)
+{
+  Run r = run_dlen (NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  g_assert_nonnull (strstr (r.err, "Commands:"));
+  run_clear (&r);
+  r = run_dlen ("frobnicate", NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  g_assert_nonnull (strstr (r.err, "unknown command 'frobnicate'"));
+  run_clear (&r);
+  r = run_dlen ("train", "--help", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "--weak-label-fraction"));
+  g_assert_nonnull (strstr (r.out, "weak-negative"));
+  run_clear (&r);
+  r = run_dlen ("train", NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  run_clear (&r);
+  r = run_dlen ("train", "x.tsv", "--arch", "transformer", NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  g_assert_nonnull (strstr (r.err, "unknown architecture 'transformer'"));
+  run_clear (&r);
+  r = run_dlen ("train", "x.tsv", "--epochs", "zero", NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  run_clear (&r);
+  r = run_dlen ("train", "x.tsv", "--split-date", "20230231", NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  g_assert_nonnull (strstr (r.err, "20230231"));
+  run_clear (&r);
+  r = run_dlen ("generate", NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  run_clear (&r);
+}
+
+static void
+test_bad_files (void)
+{
+  g_autofree char *missing = tmp_file ("missing.tsv", NULL);
+  g_autofree char *empty = tmp_file ("empty.tsv", "");
+  g_autofree char *binary = tmp_file ("binary.tsv", "\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0");
+  g_autofree char *bad_value = tmp_file ("bad.csv",
+    "user,time,click\n"
+    "u1,1700000000000,1\n"
+    "u2,1700000001000,maybe\n"
+    "u3,1700000002000,0\n");
+  g_autofree char *short_row = tmp_file ("short.csv", "user,time,click\nu1,1700000000000\n");
+  g_autofree char *not_model = tmp_file ("not-a-model", "hello, this is text and not a model file");
+  Run r;
+
+  r = run_dlen ("train", missing, "--preset", "kuairand", NULL);
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_nonnull (strstr (r.err, "missing.tsv"));
+  run_clear (&r);
+  r = run_dlen ("train", empty, "--preset", "kuairand", NULL);
+  g_assert_cmpint (r.status, ==, 3);
+  run_clear (&r);
+  r = run_dlen ("train", binary, NULL);
+  g_assert_cmpint (r.status, ==, 3);
+  run_clear (&r);
+  /* Strict: the first bad row is reported as file:line:column: reason. */
+  r = run_dlen ("train", bad_value, "--preset", "generic", "--map", "user=user", "--map", "time=time",
+                "--map", "click=neutral", "--strict", NULL);
+  g_assert_cmpint (r.status, ==, 3);
+  g_assert_nonnull (strstr (r.err, "bad.csv:3:3: column 'click': 'maybe' is not a finite number"));
+  run_clear (&r);
+  r = run_dlen ("train", short_row, "--preset", "generic", "--map", "user=user", "--map", "time=time",
+                "--map", "click=neutral", "--strict", NULL);
+  g_assert_cmpint (r.status, ==, 3);
+  g_assert_nonnull (strstr (r.err, "short.csv:2:"));
+  run_clear (&r);
+  r = run_dlen ("train", bad_value, "--preset", "generic", "--map", "user=user", "--map", "nope=time", NULL);
+  g_assert_cmpint (r.status, ==, 3);
+  g_assert_nonnull (strstr (r.err, "'nope'"));
+  run_clear (&r);
+  r = run_dlen ("train", bad_value, "--preset", "generic", "--map", "user=user", "--map", "time=when", NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  g_assert_nonnull (strstr (r.err, "unknown role 'when'"));
+  run_clear (&r);
+  r = run_dlen ("eval", not_model, bad_value, NULL);
+  g_assert_cmpint (r.status, ==, 3);
+  g_assert_nonnull (strstr (r.err, "not-a-model"));
+  run_clear (&r);
+  r = run_dlen ("info", missing, NULL);
+  g_assert_cmpint (r.status, ==, 1);
+  run_clear (&r);
+}
+
+/* ---- Real and synthetic training ------------------------------------------------------------ */
+
+static void
+test_kuairand (void)
+{
+  g_autofree char *log = data_path ("likehate_27k.tsv");
+  g_autofree char *model = tmp_file ("kuairand.dlenmodel", NULL);
+  g_autofree char *pred = tmp_file ("kuairand-pred.csv", NULL);
+  g_autoptr (JsonObject) o = NULL, e = NULL;
+  g_autofree char *csv = NULL;
+  g_auto (GStrv) lines = NULL;
+  Run r;
+
+  if (!g_file_test (log, G_FILE_TEST_EXISTS))
+    {
+      g_test_skip ("../shared/data is not present");
+      return;
+    }
+  r = run_dlen ("train", log, "--preset", "kuairand", "--arch", "dlen", "--epochs", "3", "--seed", "1",
+                "--split-date", "20220419", "--out", model, "--json", NULL);
+  if (r.status != 0)
+    g_error ("dlen train failed: %s", r.err);
+  o = parse_json (r.out);
+  g_test_message ("KuaiRand DLEN: click %.4f long_view %.4f like %.4f emotion %.4f",
+                  metric (o, "click", "auc"), metric (o, "long_view", "auc"), metric (o, "like", "auc"),
+                  json_object_get_double_member (o, "emotion_auc"));
+  g_assert_cmpint (json_object_get_int_member (o, "train_rows") + json_object_get_int_member (o, "valid_rows"), ==, 35716);
+  g_assert_cmpint (json_object_get_int_member (o, "test_rows"), ==, 6112);
+  g_assert_cmpstr (json_object_get_string_member (o, "arch"), ==, "dlen");
+  g_assert_cmpfloat (json_object_get_double_member (o, "samples_per_second"), >, 0);
+  g_assert_cmpfloat (metric (o, "click", "auc"), >=, 0.71);
+  g_assert_cmpfloat (metric (o, "long_view", "auc"), >=, 0.70);
+  g_assert_cmpfloat (metric (o, "like", "auc"), >=, 0.79);
+  g_assert_cmpfloat (json_object_get_double_member (o, "emotion_auc"), >=, 0.77);
+  run_clear (&r);
+
+  /* eval of the saved model reproduces the test metrics. */
+  r = run_dlen ("eval", model, log, "--json", NULL);
+  if (r.status != 0)
+    g_error ("dlen eval failed: %s", r.err);
+  e = parse_json (r.out);
+  g_assert_cmpint (json_object_get_int_member (e, "test_rows"), ==, 6112);
+  g_assert_cmpfloat_with_epsilon (metric (e, "click", "auc"), metric (o, "click", "auc"), 1e-9);
+  g_assert_cmpfloat_with_epsilon (metric (e, "like", "gauc"), metric (o, "like", "gauc"), 1e-9);
+  g_assert_cmpfloat_with_epsilon (json_object_get_double_member (e, "emotion_auc"),
+                                  json_object_get_double_member (o, "emotion_auc"), 1e-9);
+  run_clear (&r);
+
+  r = run_dlen ("predict", model, log, "--out", pred, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_true (g_file_get_contents (pred, &csv, NULL, NULL));
+  lines = g_strsplit (csv, "\n", -1);
+  g_assert_cmpstr (lines[0], ==, "line,click,long_view,comment,follow,forward,profile_enter,like,hate,stay,emotion");
+  g_assert_cmpuint (g_strv_length (lines), ==, 41828 + 2);   /* header, rows, final empty */
+  g_assert_true (g_str_has_prefix (lines[1], "2,"));
+  run_clear (&r);
+
+  r = run_dlen ("info", model, "--json", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "\"arch\": \"dlen\""));
+  run_clear (&r);
+
+  r = run_dlen ("train", log, "--preset", "kuairand", "--arch", "ple", "--epochs", "3", "--seed", "1", "--json", NULL);
+  if (r.status != 0)
+    g_error ("dlen train --arch ple failed: %s", r.err);
+  {
+    g_autoptr (JsonObject) p = parse_json (r.out);
+    g_test_message ("KuaiRand PLE: click %.4f like %.4f", metric (p, "click", "auc"), metric (p, "like", "auc"));
+    g_assert_false (json_object_has_member (p, "emotion_auc"));
+    g_assert_cmpfloat (metric (p, "click", "auc"), >, 0.65);
+  }
+  run_clear (&r);
+}
+
+static void
+test_synthetic_generate_train (void)
+{
+  g_autofree char *log = tmp_file ("synthetic.tsv", NULL);
+  g_autofree char *again = tmp_file ("synthetic-again.tsv", NULL);
+  g_autofree char *a = NULL, *b = NULL;
+  g_autoptr (JsonObject) o = NULL;
+  Run r = run_dlen ("generate", "--out", log, "--impressions", "60000", "--users", "800", "--items", "2000", "--seed", "3", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  run_clear (&r);
+  r = run_dlen ("generate", "--out", again, "--impressions", "60000", "--users", "800", "--items", "2000", "--seed", "3", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  run_clear (&r);
+  g_assert_true (g_file_get_contents (log, &a, NULL, NULL));
+  g_assert_true (g_file_get_contents (again, &b, NULL, NULL));
+  g_assert_cmpstr (a, ==, b);
+  g_assert_true (g_str_has_prefix (a, "user_id\titem_id\tcategory\t"));
+
+  r = run_dlen ("train", log, "--epochs", "2", "--json", NULL);
+  if (r.status != 0)
+    g_error ("dlen train on synthetic failed: %s", r.err);
+  o = parse_json (r.out);
+  g_assert_true (json_object_has_member (o, "true_emotion_auc"));
+  g_assert_cmpfloat (json_object_get_double_member (o, "true_emotion_auc"), >, 0.65);
+  run_clear (&r);
+
+  r = run_dlen ("generate", "--out", again, "--impressions", "10", "--clickbait", "1.5", NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  g_assert_nonnull (strstr (r.err, "clickbait"));
+  run_clear (&r);
+}
+
+int
+main (int argc, char **argv)
+{
+  int rc;
+  g_test_init (&argc, &argv, NULL);
+  tmpdir = g_dir_make_tmp ("dlen-cli-XXXXXX", NULL);
+  g_test_add_func ("/dlen/cli/usage", test_usage);
+  g_test_add_func ("/dlen/cli/bad-files", test_bad_files);
+  g_test_add_func ("/dlen/cli/kuairand", test_kuairand);
+  g_test_add_func ("/dlen/cli/synthetic", test_synthetic_generate_train);
+  rc = g_test_run ();
+  {
+    g_autoptr (GDir) d = g_dir_open (tmpdir, 0, NULL);
+    const char *name;
+    while (d && (name = g_dir_read_name (d)))
+      {
+        g_autofree char *p = g_build_filename (tmpdir, name, NULL);
+        g_unlink (p);
+      }
+    g_rmdir (tmpdir);
+    g_free (tmpdir);
+  }
+  return rc;
+}
