@@ -310,6 +310,7 @@ cmd_train (int argc, char **argv)
 {
   DataOptions data_opts = { 0 };
   char *arch_name = NULL, *split = NULL, *out = NULL, *expert_units = NULL, *tower_units = NULL;
+  char **task_weights = NULL;
   int epochs = 3, batch = 128, emb_dim = 16, shared_experts = -1, task_experts = 1, levels = 1, threads = 1;
   double lr = 3e-3, l2 = 1e-6, weak_fraction = 1.0, valid_fraction = 0.1, emotion_weight = 1.0;
   gint64 seed = 1;
@@ -326,6 +327,7 @@ cmd_train (int argc, char **argv)
     { "shared-experts", 0, 0, G_OPTION_ARG_INT, &shared_experts, "Shared experts per level (default 2; MMoE 4)", "N" },
     { "task-experts", 0, 0, G_OPTION_ARG_INT, &task_experts, "Experts per task per level, PLE/DLEN (default 1)", "N" },
     { "levels", 0, 0, G_OPTION_ARG_INT, &levels, "Extraction levels, PLE/DLEN: 1 or 2 (default 1)", "N" },
+    { "task-weight", 'w', 0, G_OPTION_ARG_STRING_ARRAY, &task_weights, "Loss weight of one target (repeatable; default 1)", "TARGET=W" },
     { "emotion-weight", 0, 0, G_OPTION_ARG_DOUBLE, &emotion_weight, "Weight of the weak-label emotion loss, DLEN (default 1)", "W" },
     { "weak-label-fraction", 'f', 0, G_OPTION_ARG_DOUBLE, &weak_fraction, "Keep weak-label targets (like/hate) on this fraction of training rows (default 1)", "F" },
     { "seed", 's', 0, G_OPTION_ARG_INT64, &seed, "Seed of initialisation, shuffling and label masking (default 1)", "S" },
@@ -386,6 +388,26 @@ cmd_train (int argc, char **argv)
   data = load_data (argv[1], &data_opts, NULL, quiet, &error);
   if (!data)
     return fail (g_steal_pointer (&error));
+  for (guint i = 0; task_weights && task_weights[i]; i++)
+    {
+      DlenSchema schema = *dlen_dataset_schema (data->dataset);
+      const char *eq = strrchr (task_weights[i], '=');
+      char *end = NULL;
+      double w = eq ? g_ascii_strtod (eq + 1, &end) : -1;
+      gboolean found = FALSE;
+      if (!eq || end == eq + 1 || *end || !(w >= 0) || w > 1e6)
+        return usage_error (ctx, "--task-weight '%s' is not TARGET=W with W in 0..1e6", task_weights[i]);
+      for (uint32_t t = 0; t < schema.n_targets; t++)
+        if (strlen (schema.targets[t].name) == (size_t) (eq - task_weights[i])
+            && strncmp (schema.targets[t].name, task_weights[i], eq - task_weights[i]) == 0)
+          {
+            found = TRUE;
+            if (dlen_dataset_set_target_weight (data->dataset, t, (float) w) != DLEN_STATUS_OK)
+              return fail ((dlen_set_error_from_status (&error, DLEN_STATUS_INVALID, "--task-weight"), g_steal_pointer (&error)));
+          }
+      if (!found)
+        return usage_error (ctx, "--task-weight '%s' names no target of this log", task_weights[i]);
+    }
   if (!split_day)
     split_day = data->default_split_day;
   st = dlen_dataset_split (data->dataset, split_day, valid_fraction, &split_rows);
@@ -503,6 +525,7 @@ cmd_train (int argc, char **argv)
   g_free (out);
   g_free (expert_units);
   g_free (tower_units);
+  g_strfreev (task_weights);
   return EXIT_OK;
 }
 

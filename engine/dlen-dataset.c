@@ -204,6 +204,15 @@ dlen_dataset_set_buckets (DlenDataset *ds, uint32_t field, uint32_t buckets)
   return DLEN_STATUS_OK;
 }
 
+DlenStatus
+dlen_dataset_set_target_weight (DlenDataset *ds, uint32_t target, float weight)
+{
+  if (!ds || target >= ds->schema.n_targets || !(weight >= 0.0f) || !isfinite (weight))
+    return _dlen_fail (DLEN_STATUS_INVALID, "invalid target or weight (finite, >= 0)");
+  ds->schema.targets[target].weight = weight;
+  return DLEN_STATUS_OK;
+}
+
 int
 _dlen_weak_label (const DlenSchema *s, const float *labels)
 {

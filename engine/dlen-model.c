@@ -893,7 +893,10 @@ heads (DlenModel *m, uint32_t B, int backward, double *task_loss)
       double sum = 0.0, scale;
       for (uint32_t b = 0; b < B; b++)
         cnt += m->weak[b] >= 0;
-      scale = cnt ? m->config.emotion_weight / (double) cnt : 0.0;
+      /* The weak-label term is a per-row addition averaged over the whole batch, so its pull
+       * grows with the share of weakly labelled rows instead of being rescaled to the few
+       * labelled rows of a sparse log (which would drown the target losses). */
+      scale = m->config.emotion_weight / (double) B;
       for (uint32_t b = 0; b < B; b++)
         if (m->weak[b] >= 0)
           {
@@ -903,7 +906,7 @@ heads (DlenModel *m, uint32_t B, int backward, double *task_loss)
           }
       if (task_loss)
         task_loss[nt] = cnt ? sum / cnt : NAN;
-      total += cnt ? m->config.emotion_weight * sum / cnt : 0.0;
+      total += m->config.emotion_weight * sum / B;
     }
   (void) backward;
   return total;

@@ -93,6 +93,9 @@ const int32_t *dlen_dataset_days (const DlenDataset *dataset);   /* [rows] */
  * the distinct values. Only for datasets no model has been built from yet. */
 DlenStatus dlen_dataset_set_buckets (DlenDataset *dataset, uint32_t field, uint32_t buckets);
 
+/* Sets the loss weight of target @target (>= 0), before a model is built from the dataset. */
+DlenStatus dlen_dataset_set_target_weight (DlenDataset *dataset, uint32_t target, float weight);
+
 /* The weak emotion label of row @row derived from its weak_source targets: 1, 0, or -1 when
  * the row has none or both. */
 int dlen_dataset_weak_label (const DlenDataset *dataset, size_t row);
@@ -134,7 +137,8 @@ typedef struct {
   uint32_t shared_experts;     /* MMoE / PLE / DLEN: shared experts per level */
   uint32_t task_experts;       /* PLE / DLEN: experts per task per level */
   uint32_t levels;             /* PLE / DLEN: extraction levels, 1 or 2 */
-  float emotion_weight;        /* DLEN: lambda_e of the weak-label term */
+  float emotion_weight;        /* DLEN: lambda_e of the weak-label term, a BCE added to every
+                                  weakly labelled row's loss (averaged over the batch) */
   uint64_t seed;               /* initialisation */
 } DlenModelConfig;
 
