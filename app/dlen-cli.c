@@ -79,7 +79,8 @@ usage_error (GOptionContext *ctx, const char *fmt, ...)
   va_start (ap, fmt);
   msg = g_strdup_vprintf (fmt, ap);
   va_end (ap);
-  g_printerr ("dlen: %s\nTry '%s --help'.\n", msg, g_option_context_get_summary (ctx) ? "dlen COMMAND" : "dlen");
+  (void) ctx;
+  g_printerr ("dlen: %s\nTry '%s --help'.\n", msg, g_get_prgname ());
   return EXIT_USAGE;
 }
 

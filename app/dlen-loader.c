@@ -666,7 +666,7 @@ dlen_loader_load (const char *path, const DlenLoadOptions *opt, const DlenSchema
   const char *const *f;
   guint nf;
   int rc;
-  gboolean ok = FALSE, any_truth;
+  gboolean ok = FALSE, any_truth, join_missing = FALSE;
   guint64 cat[DLEN_MAX_CAT_FIELDS];
   float num[DLEN_MAX_NUM_FIELDS], lab[DLEN_MAX_TARGETS], truth;
   GArray *days;
@@ -696,12 +696,8 @@ dlen_loader_load (const char *path, const DlenLoadOptions *opt, const DlenSchema
           g_autofree char *beside = g_build_filename (dir, "user_features.csv", NULL);
           if (g_file_test (beside, G_FILE_TEST_IS_REGULAR))
             out->user_features = g_steal_pointer (&beside);
-          else if (want)
-            {
-              g_set_error (error, DLEN_ERROR, DLEN_ERROR_DATA,
-                           "%s: the model uses KuaiRand user features; pass --user-features FILE", path);
-              goto done;
-            }
+          else
+            join_missing = want;
         }
     }
   if (out->user_features)
@@ -721,6 +717,14 @@ dlen_loader_load (const char *path, const DlenLoadOptions *opt, const DlenSchema
   if (!ok)
     goto done;
   ok = FALSE;
+  if (join_missing)
+    {
+      /* Reported only now, so that a log of another kind gets its own, clearer error first. */
+      g_set_error (error, DLEN_ERROR, DLEN_ERROR_DATA,
+                   "%s: the model uses KuaiRand user features, and no user_features.csv is beside the log; "
+                   "pass --user-features FILE", path);
+      goto done;
+    }
   if (model_schema)
     {
       if (!match_schema (&p.schema, model_schema, path, error))
