@@ -188,6 +188,34 @@ true_emotion_auc (DlenModel *model, const DlenLoadedData *data, const size_t *ro
   return dlen_auc (pe, truth, n);
 }
 
+/* Test metrics of @rows and, for synthetic logs, p_e against the true emotion. */
+static gboolean
+evaluate_rows (DlenModel *model, const DlenLoadedData *data, const size_t *rows, size_t n,
+               DlenMetrics *mt, double *true_auc, GError **error)
+{
+  int st = dlen_model_evaluate (model, data->dataset, rows, n, mt);
+  if (st != DLEN_STATUS_OK)
+    return dlen_set_error_from_status (error, st, "evaluation");
+  *true_auc = true_emotion_auc (model, data, rows, n, error);
+  return *error == NULL;
+}
+
+/* The emotion members of a result object: emotion_auc for DLEN, true_emotion_auc when known. */
+static void
+json_emotion (GString *s, const DlenModel *model, const DlenMetrics *mt, double true_auc)
+{
+  if (dlen_model_config (model)->arch == DLEN_ARCH_DLEN)
+    {
+      g_string_append (s, ", \"emotion_auc\": ");
+      json_number (s, mt->emotion_auc);
+    }
+  if (!isnan (true_auc))
+    {
+      g_string_append (s, ", \"true_emotion_auc\": ");
+      json_number (s, true_auc);
+    }
+}
+
 /* ---- Shared option groups -------------------------------------------------------------- */
 
 typedef struct {
@@ -466,11 +494,7 @@ cmd_train (int argc, char **argv)
       g_string_free (report.history, TRUE);
       return fail (g_steal_pointer (&error));
     }
-  st = dlen_model_evaluate (model, data->dataset, split_rows.test, split_rows.n_test, &mt);
-  if (st != DLEN_STATUS_OK)
-    return fail ((dlen_set_error_from_status (&error, st, "evaluation"), g_steal_pointer (&error)));
-  true_auc = true_emotion_auc (model, data, split_rows.test, split_rows.n_test, &error);
-  if (error)
+  if (!evaluate_rows (model, data, split_rows.test, split_rows.n_test, &mt, &true_auc, &error))
     return fail (g_steal_pointer (&error));
   if (out && (st = dlen_model_save (model, out)) != DLEN_STATUS_OK)
     return fail ((dlen_set_error_from_status (&error, st, out), g_steal_pointer (&error)));
@@ -489,16 +513,7 @@ cmd_train (int argc, char **argv)
       json_number (s, report.samples_per_second);
       g_string_append (s, ", \"metrics\": ");
       json_metrics (s, dlen_model_schema (model), &mt);
-      if (arch == DLEN_ARCH_DLEN)
-        {
-          g_string_append (s, ", \"emotion_auc\": ");
-          json_number (s, mt.emotion_auc);
-        }
-      if (!isnan (true_auc))
-        {
-          g_string_append (s, ", \"true_emotion_auc\": ");
-          json_number (s, true_auc);
-        }
+      json_emotion (s, model, &mt, true_auc);
       g_string_append_printf (s, ", \"history\": %s", report.history->str);
       if (out)
         {
@@ -610,11 +625,7 @@ cmd_eval (int argc, char **argv)
       g_set_error (&error, DLEN_ERROR, DLEN_ERROR_DATA, "%s: no rows from %d on to evaluate", argv[2], split_day);
       return fail (g_steal_pointer (&error));
     }
-  st = dlen_model_evaluate (model, data->dataset, rows.test, rows.n_test, &mt);
-  if (st != DLEN_STATUS_OK)
-    return fail ((dlen_set_error_from_status (&error, st, "evaluation"), g_steal_pointer (&error)));
-  true_auc = true_emotion_auc (model, data, rows.test, rows.n_test, &error);
-  if (error)
+  if (!evaluate_rows (model, data, rows.test, rows.n_test, &mt, &true_auc, &error))
     return fail (g_steal_pointer (&error));
   if (json)
     {
@@ -622,16 +633,7 @@ cmd_eval (int argc, char **argv)
       json_string (s, dlen_arch_to_string (dlen_model_config (model)->arch));
       g_string_append_printf (s, ", \"test_rows\": %zu, \"split_date\": %d, \"metrics\": ", rows.n_test, all ? 0 : split_day);
       json_metrics (s, dlen_model_schema (model), &mt);
-      if (dlen_model_config (model)->arch == DLEN_ARCH_DLEN)
-        {
-          g_string_append (s, ", \"emotion_auc\": ");
-          json_number (s, mt.emotion_auc);
-        }
-      if (!isnan (true_auc))
-        {
-          g_string_append (s, ", \"true_emotion_auc\": ");
-          json_number (s, true_auc);
-        }
+      json_emotion (s, model, &mt, true_auc);
       g_string_append (s, "}\n");
       fputs (s->str, stdout);
     }
