@@ -28,7 +28,7 @@ typedef struct {
   int num_col[DLEN_MAX_NUM_FIELDS], num_join[DLEN_MAX_NUM_FIELDS];
   int tgt_col[DLEN_MAX_TARGETS];
   TargetTransform tgt_x[DLEN_MAX_TARGETS];
-  int user_col, time_col, date_col, truth_col;
+  int user_col, item_col, time_col, date_col, truth_col, session_col, request_col;
 } Plan;
 
 const char *const dlen_loader_roles_help =
@@ -36,6 +36,8 @@ const char *const dlen_loader_roles_help =
   "  item           the item id (a categorical feature)\n"
   "  time           impression time, epoch milliseconds (or seconds if < 1e11)\n"
   "  date           calendar day YYYYMMDD (else taken from time, UTC)\n"
+  "  session        the log's session id (else sessions split on a 30-minute gap)\n"
+  "  request        the log's request id (else groups of 10 impressions of a session)\n"
   "  category       a categorical feature\n"
   "  numeric        a numeric feature, standardised\n"
   "  log-numeric    a heavy-tailed numeric feature, log1p then standardised\n"
@@ -132,7 +134,7 @@ static void
 plan_init (Plan *p)
 {
   memset (p, 0, sizeof *p);
-  p->user_col = p->time_col = p->date_col = p->truth_col = -1;
+  p->user_col = p->item_col = p->time_col = p->date_col = p->truth_col = p->session_col = p->request_col = -1;
 }
 
 static gboolean
@@ -229,6 +231,7 @@ plan_kuairand (Plan *p, DlenCsvReader *r, DlenCsvReader *join, const char *path,
       || !need_column (r, path, "duration_ms", what, &c_dur, error))
     return FALSE;
   p->user_col = c_user;
+  p->item_col = c_video;
   p->time_col = c_time;
   p->date_col = c_date;
   add_cat (p, "user_id", c_user, -1, X_RAW, NULL);
@@ -295,8 +298,11 @@ plan_synthetic (Plan *p, DlenCsvReader *r, const char *path, GError **error)
       || !need_column (r, path, "time_ms", what, &c_time, error))
     return FALSE;
   p->user_col = c_user;
+  p->item_col = c_item;
   p->time_col = c_time;
   p->truth_col = dlen_csv_reader_find_column (r, "emotion");
+  p->session_col = dlen_csv_reader_find_column (r, "session_id");
+  p->request_col = dlen_csv_reader_find_column (r, "request_id");
   add_cat (p, "user_id", c_user, -1, X_RAW, NULL);
   add_cat (p, "item_id", c_item, -1, X_RAW, NULL);
   add_cat (p, "category", c_cat, -1, X_RAW, NULL);
@@ -356,7 +362,15 @@ plan_generic (Plan *p, DlenCsvReader *r, const char *path, const char *const *ma
           ok = add_cat (p, col_name, col, -1, X_RAW, error);
         }
       else if (g_str_equal (role, "item") || g_str_equal (role, "category"))
-        ok = add_cat (p, col_name, col, -1, X_RAW, error);
+        {
+          if (g_str_equal (role, "item"))
+            p->item_col = col;
+          ok = add_cat (p, col_name, col, -1, X_RAW, error);
+        }
+      else if (g_str_equal (role, "session"))
+        p->session_col = col;
+      else if (g_str_equal (role, "request"))
+        p->request_col = col;
       else if (g_str_equal (role, "time"))
         p->time_col = col;
       else if (g_str_equal (role, "date"))
@@ -436,38 +450,42 @@ weekday_of (gint32 day)
 }
 
 static gboolean
-convert_row (const Plan *p, DlenCsvReader *r, const char *const *f, GHashTable *join_rows,
-             guint64 *cat, float *num, float *lab, DlenRow *row, float *truth, RowError *e)
+convert_record (const Plan *p, const char *const *f, GHashTable *join_rows, DlenRecord *rec, RowError *e)
 {
   const DlenSchema *s = &p->schema;
   const char *const *joined = NULL;
   double v;
-  char buf[32];
 
   if (!*f[p->user_col])
     return row_fail (e, p->user_col, "empty user id%s", "");
-  row->group = dlen_hash_value (0xffffffffu, f[p->user_col], strlen (f[p->user_col]));
+  rec->user = f[p->user_col];
+  rec->item = p->item_col >= 0 ? f[p->item_col] : NULL;
+  rec->session = p->session_col >= 0 && *f[p->session_col] ? f[p->session_col] : NULL;
+  rec->request = p->request_col >= 0 && *f[p->request_col] ? f[p->request_col] : NULL;
   if (join_rows)
     joined = g_hash_table_lookup (join_rows, f[p->user_col]);
+  rec->time_ms = 0;
   if (p->time_col >= 0)
     {
       if (!parse_number (f[p->time_col], &v) || v < 0 || v > 9.2e15)
         return row_fail (e, p->time_col, "'%s' is not a time in epoch milliseconds or seconds", f[p->time_col]);
-      row->time_ms = (gint64) (v < 1e11 ? v * 1000.0 : v);
+      rec->time_ms = (gint64) (v < 1e11 ? v * 1000.0 : v);
     }
   if (p->date_col >= 0)
     {
-      if (!dlen_parse_day (f[p->date_col], &row->day))
+      if (!dlen_parse_day (f[p->date_col], &rec->day))
         return row_fail (e, p->date_col, "'%s' is not a date YYYYMMDD", f[p->date_col]);
       if (p->time_col < 0)
-        row->time_ms = days_from_civil (row->day / 10000, (row->day / 100) % 100, row->day % 100) * 86400000;
+        rec->time_ms = days_from_civil (rec->day / 10000, (rec->day / 100) % 100, rec->day % 100) * 86400000;
     }
   else
-    row->day = dlen_day_from_epoch_ms (row->time_ms);
+    rec->day = dlen_day_from_epoch_ms (rec->time_ms);
 
   for (uint32_t i = 0; i < s->n_cat; i++)
     {
       const char *val;
+      char *buf = rec->scratch[i];
+      const gsize len = sizeof rec->scratch[i];
       int col = p->cat_col[i];
       if (p->cat_join[i] >= 0)
         val = joined ? joined[p->cat_join[i]] : "";
@@ -478,30 +496,30 @@ convert_row (const Plan *p, DlenCsvReader *r, const char *const *f, GHashTable *
         case X_HOUR_HHMM:
           if (!parse_number (val, &v) || v < 0 || v >= 2400)
             return row_fail (e, col, "'%s' is not a time of day HHMM", val);
-          g_snprintf (buf, sizeof buf, "%d", (int) v / 100);
+          g_snprintf (buf, len, "%d", (int) v / 100);
           val = buf;
           break;
         case X_WEEKDAY:
-          g_snprintf (buf, sizeof buf, "%d", weekday_of (row->day));
+          g_snprintf (buf, len, "%d", weekday_of (rec->day));
           val = buf;
           break;
         case X_DURATION_BUCKET:
           if (!parse_number (val, &v) || v < 0)
             return row_fail (e, col, "'%s' is not a non-negative duration", val);
           if (v <= 0)
-            g_strlcpy (buf, "unknown", sizeof buf);
+            g_strlcpy (buf, "unknown", len);
           else
-            g_snprintf (buf, sizeof buf, "%d", (int) floor (log2 (1.0 + v / 1000.0) * 2.0));
+            g_snprintf (buf, len, "%d", (int) floor (log2 (1.0 + v / 1000.0) * 2.0));
           val = buf;
           break;
         case X_HOUR_TIME:
-          g_snprintf (buf, sizeof buf, "%d", (int) ((row->time_ms / 3600000) % 24));
+          g_snprintf (buf, len, "%d", (int) ((rec->time_ms / 3600000) % 24));
           val = buf;
           break;
         default:
           break;
         }
-      cat[i] = dlen_hash_value (i, val, strlen (val));
+      rec->cat[i] = val;
     }
   for (uint32_t j = 0; j < s->n_num; j++)
     {
@@ -509,11 +527,11 @@ convert_row (const Plan *p, DlenCsvReader *r, const char *const *f, GHashTable *
       while (*val == ' ')
         val++;
       if (!*val)
-        num[j] = NAN;
+        rec->num[j] = NAN;
       else if (!parse_number (val, &v))
-        return row_fail (e, p->num_col[j], "'%s' is not a finite number", val);
+        return row_fail (e, p->num_join[j] >= 0 ? p->user_col : p->num_col[j], "'%s' is not a finite number", val);
       else
-        num[j] = (float) v;
+        rec->num[j] = (float) v;
     }
   for (uint32_t t = 0; t < s->n_targets; t++)
     {
@@ -524,7 +542,7 @@ convert_row (const Plan *p, DlenCsvReader *r, const char *const *f, GHashTable *
         tv++;
       if (!*tv)
         {
-          lab[t] = NAN;
+          rec->lab[t] = NAN;
           continue;
         }
       if (!parse_number (val, &v))
@@ -536,24 +554,37 @@ convert_row (const Plan *p, DlenCsvReader *r, const char *const *f, GHashTable *
         case Y_IS_ZERO:
           if (v != 0.0 && v != 1.0)
             return row_fail (e, col, "binary label '%s' is neither 0 nor 1", val);
-          lab[t] = (float) (p->tgt_x[t] == Y_IS_ZERO ? 1.0 - v : v);
+          rec->lab[t] = (float) (p->tgt_x[t] == Y_IS_ZERO ? 1.0 - v : v);
           break;
         case Y_MS:
         case Y_SECONDS:
           if (v < 0)
             return row_fail (e, col, "negative duration '%s'", val);
-          lab[t] = (float) (p->tgt_x[t] == Y_MS ? v / 1000.0 : v);
+          rec->lab[t] = (float) (p->tgt_x[t] == Y_MS ? v / 1000.0 : v);
           break;
         }
     }
-  *truth = NAN;
+  rec->truth = NAN;
   if (p->truth_col >= 0)
     {
       if (!parse_number (f[p->truth_col], &v) || (v != 0.0 && v != 1.0))
         return row_fail (e, p->truth_col, "emotion '%s' is neither 0 nor 1", f[p->truth_col]);
-      *truth = (float) v;
+      rec->truth = (float) v;
     }
   return TRUE;
+}
+
+void
+dlen_record_to_row (const DlenSchema *s, const DlenRecord *rec, uint64_t *cat, DlenRow *row)
+{
+  row->group = dlen_hash_value (0xffffffffu, rec->user, strlen (rec->user));
+  row->time_ms = rec->time_ms;
+  row->day = rec->day;
+  for (uint32_t i = 0; i < s->n_cat; i++)
+    cat[i] = dlen_hash_value (i, rec->cat[i], strlen (rec->cat[i]));
+  row->cat = cat;
+  row->num = rec->num;
+  row->labels = rec->lab;
 }
 
 /* ---- Side features ----------------------------------------------------------------------- */
@@ -654,33 +685,58 @@ buckets_for (gsize distinct)
   return (guint32) b;
 }
 
-DlenLoadedData *
-dlen_loader_load (const char *path, const DlenLoadOptions *opt, const DlenSchema *model_schema, GError **error)
-{
-  g_autoptr (DlenLoadedData) out = g_new0 (DlenLoadedData, 1);
-  DlenCsvReader *r = NULL, *jr = NULL;
-  g_autoptr (GHashTable) join_rows = NULL;
-  const char *preset;
-  Plan p;
-  U64Set *seen = NULL;
-  const char *const *f;
-  guint nf;
-  int rc;
-  gboolean ok = FALSE, any_truth, join_missing = FALSE;
-  guint64 cat[DLEN_MAX_CAT_FIELDS];
-  float num[DLEN_MAX_NUM_FIELDS], lab[DLEN_MAX_TARGETS], truth;
-  GArray *days;
+struct _DlenMapping {
+  char *path;
+  DlenCsvReader *reader;
+  GHashTable *join_rows;
+  char *preset;
+  char *user_features;
+  Plan plan;
+  gboolean strict;
+};
 
-  plan_init (&p);
-  r = dlen_csv_reader_open (path, error);
-  if (!r)
+void
+dlen_mapping_free (DlenMapping *m)
+{
+  if (!m)
+    return;
+  dlen_csv_reader_free (m->reader);
+  if (m->join_rows)
+    g_hash_table_unref (m->join_rows);
+  g_free (m->path);
+  g_free (m->preset);
+  g_free (m->user_features);
+  g_free (m);
+}
+
+const DlenSchema *dlen_mapping_schema (const DlenMapping *m) { return &m->plan.schema; }
+const char *dlen_mapping_preset (const DlenMapping *m) { return m->preset; }
+const char *dlen_mapping_user_features (const DlenMapping *m) { return m->user_features; }
+DlenCsvReader *dlen_mapping_reader (DlenMapping *m) { return m->reader; }
+gboolean dlen_mapping_has_truth (const DlenMapping *m) { return m->plan.truth_col >= 0; }
+gboolean dlen_mapping_has_sessions (const DlenMapping *m) { return m->plan.session_col >= 0; }
+gboolean dlen_mapping_has_requests (const DlenMapping *m) { return m->plan.request_col >= 0; }
+
+DlenMapping *
+dlen_mapping_open (const char *path, const DlenLoadOptions *opt, const DlenSchema *model_schema, GError **error)
+{
+  g_autoptr (DlenMapping) m = g_new0 (DlenMapping, 1);
+  DlenCsvReader *jr = NULL;
+  const char *preset;
+  gboolean ok = FALSE, join_missing = FALSE;
+
+  plan_init (&m->plan);
+  m->path = g_strdup (path);
+  m->strict = opt->strict;
+  m->reader = dlen_csv_reader_open (path, error);
+  if (!m->reader)
     return NULL;
-  preset = opt->preset ? opt->preset : guess_preset (r);
-  out->preset = g_strdup (preset);
+  preset = opt->preset ? opt->preset : guess_preset (m->reader);
+  m->preset = g_strdup (preset);
   if (opt->user_features && !g_str_equal (preset, "kuairand"))
     {
       g_set_error (error, DLEN_ERROR, DLEN_ERROR_INVALID, "--user-features is supported with preset kuairand only");
-      goto done;
+      return NULL;
     }
   if (g_str_equal (preset, "kuairand"))
     {
@@ -689,29 +745,29 @@ dlen_loader_load (const char *path, const DlenLoadOptions *opt, const DlenSchema
         for (uint32_t i = 0; i < model_schema->n_cat; i++)
           want |= g_str_equal (model_schema->cat[i].name, kuairand_user_cats[0]);
       if (opt->user_features)
-        out->user_features = g_strdup (opt->user_features);
+        m->user_features = g_strdup (opt->user_features);
       else if (model_schema ? want : !opt->no_user_features)
         {
           g_autofree char *dir = g_path_get_dirname (path);
           g_autofree char *beside = g_build_filename (dir, "user_features.csv", NULL);
           if (g_file_test (beside, G_FILE_TEST_IS_REGULAR))
-            out->user_features = g_steal_pointer (&beside);
+            m->user_features = g_steal_pointer (&beside);
           else
             join_missing = want;
         }
     }
-  if (out->user_features)
+  if (m->user_features)
     {
-      jr = dlen_csv_reader_open (out->user_features, error);
-      if (!jr || !(join_rows = load_join (jr, out->user_features, error)))
+      jr = dlen_csv_reader_open (m->user_features, error);
+      if (!jr || !(m->join_rows = load_join (jr, m->user_features, error)))
         goto done;
     }
   if (g_str_equal (preset, "kuairand"))
-    ok = plan_kuairand (&p, r, jr, path, out->user_features, error);
+    ok = plan_kuairand (&m->plan, m->reader, jr, path, m->user_features, error);
   else if (g_str_equal (preset, "synthetic"))
-    ok = plan_synthetic (&p, r, path, error);
+    ok = plan_synthetic (&m->plan, m->reader, path, error);
   else if (g_str_equal (preset, "generic"))
-    ok = plan_generic (&p, r, path, opt->maps, error);
+    ok = plan_generic (&m->plan, m->reader, path, opt->maps, error);
   else
     g_set_error (error, DLEN_ERROR, DLEN_ERROR_INVALID, "unknown preset '%s' (kuairand, synthetic, generic)", preset);
   if (!ok)
@@ -727,105 +783,221 @@ dlen_loader_load (const char *path, const DlenLoadOptions *opt, const DlenSchema
     }
   if (model_schema)
     {
-      if (!match_schema (&p.schema, model_schema, path, error))
+      if (!match_schema (&m->plan.schema, model_schema, path, error))
         goto done;
-      p.schema = *model_schema;
+      m->plan.schema = *model_schema;
     }
-  out->dataset = dlen_dataset_new (&p.schema);
-  if (!out->dataset)
-    {
-      dlen_set_error_from_status (error, DLEN_STATUS_INVALID, path);
-      goto done;
-    }
-  out->lines = g_array_new (FALSE, FALSE, sizeof (guint64));
-  out->truth = g_array_new (FALSE, FALSE, sizeof (float));
-  days = g_array_new (FALSE, FALSE, sizeof (gint32));
-  if (!model_schema)
-    seen = g_new0 (U64Set, p.schema.n_cat);
-  any_truth = p.truth_col >= 0;
+  ok = TRUE;
+done:
+  dlen_csv_reader_free (jr);
+  return ok ? g_steal_pointer (&m) : NULL;
+}
 
-  for (;;)
+void
+dlen_reject_clear (DlenReject *r)
+{
+  g_clear_pointer (&r->reason, g_free);
+  g_clear_pointer (&r->message, g_free);
+  r->column_name = NULL;
+  r->line = 0;
+  r->column = 0;
+}
+
+int
+dlen_mapping_next (DlenMapping *m, DlenRecord *rec, DlenReject *reject, GError **error)
+{
+  const char *const *f;
+  guint nf;
+  g_autoptr (GError) row_error = NULL;
+  RowError e = { m->path, 0, -1, NULL };
+  int rc;
+
+  dlen_reject_clear (reject);
+  rc = dlen_csv_reader_next (m->reader, &f, &nf, &row_error);
+  if (rc == 0)
+    return 0;
+  if (rc < 0)
     {
-      g_autoptr (GError) row_error = NULL;
-      RowError e = { path, 0, -1, NULL };
-      DlenRow row = { .cat = cat, .num = num, .labels = lab };
-      DlenStatus st;
-      rc = dlen_csv_reader_next (r, &f, &nf, &row_error);
-      if (rc == 0)
-        break;
-      if (rc < 0)
+      /* I/O failures and an open quote at end of file end the read: report, never skip. */
+      if (row_error->code == DLEN_CSV_ERROR_IO)
         {
-          if (opt->strict || row_error->code == DLEN_CSV_ERROR_IO)
-            {
-              g_propagate_error (error, g_steal_pointer (&row_error));
-              g_array_unref (days);
-              goto done;
-            }
-          if (!out->first_reject)
-            out->first_reject = g_strdup (row_error->message);
-          out->rejected++;
-          continue;
+          g_propagate_error (error, g_steal_pointer (&row_error));
+          return -2;
         }
-      e.line = dlen_csv_reader_line (r);
-      if (!convert_row (&p, r, f, join_rows, cat, num, lab, &row, &truth, &e)
-          || ((st = dlen_dataset_append (out->dataset, &row)) != DLEN_STATUS_OK
-              && (e.reason = g_strdup (dlen_last_error ()), TRUE) && (e.col = 0, FALSE)))
-        {
-          g_autofree char *msg = g_strdup_printf ("%s:%" G_GUINT64_FORMAT ":%d: %s%s%s%s", path, e.line, e.col + 1,
-                                                  e.col >= 0 ? "column '" : "",
-                                                  e.col >= 0 ? dlen_csv_reader_column_name (r, e.col) : "",
-                                                  e.col >= 0 ? "': " : "", e.reason);
-          g_free (e.reason);
-          if (opt->strict)
-            {
-              g_set_error_literal (error, DLEN_ERROR, DLEN_ERROR_DATA, msg);
-              g_array_unref (days);
-              goto done;
-            }
-          if (!out->first_reject)
-            out->first_reject = g_steal_pointer (&msg);
-          out->rejected++;
-          continue;
-        }
-      g_array_append_val (out->lines, e.line);
-      g_array_append_val (out->truth, truth);
-      g_array_append_val (days, row.day);
-      if (seen)
-        for (uint32_t i = 0; i < p.schema.n_cat; i++)
-          u64set_add (&seen[i], cat[i]);
+      reject->line = dlen_csv_reader_error_line (m->reader);
+      reject->column = (int) dlen_csv_reader_error_column (m->reader);
+      reject->column_name = reject->column >= 1 && (guint) reject->column <= dlen_csv_reader_n_columns (m->reader)
+                            ? dlen_csv_reader_column_name (m->reader, reject->column - 1) : NULL;
+      reject->message = g_strdup (row_error->message);
+      {
+        /* The reason alone: the message minus its "path:line:col: " prefix. */
+        const char *r = row_error->message;
+        for (int colons = 0; *r && colons < 3; r++)
+          colons += *r == ':';
+        reject->reason = g_strdup (*r == ' ' ? r + 1 : r);
+      }
+      return -1;
     }
+  rec->line = dlen_csv_reader_line (m->reader);
+  if (!convert_record (&m->plan, f, m->join_rows, rec, &e))
+    {
+      reject->line = rec->line;
+      reject->column = e.col + 1;
+      reject->column_name = dlen_csv_reader_column_name (m->reader, e.col);
+      reject->reason = g_strdup_printf ("column '%s': %s", reject->column_name, e.reason);
+      reject->message = g_strdup_printf ("%s:%" G_GUINT64_FORMAT ":%d: %s", m->path, rec->line, e.col + 1, reject->reason);
+      g_free (e.reason);
+      return -1;
+    }
+  return 1;
+}
+
+/* ---- Datasets from records ------------------------------------------------------------------ */
+
+struct _DlenDatasetBuilder {
+  DlenLoadedData *out;
+  DlenSchema schema;
+  U64Set *seen;           /* distinct hashes per categorical field, when sizing buckets */
+  GArray *days;
+};
+
+DlenDatasetBuilder *
+dlen_dataset_builder_new (const DlenSchema *schema, gboolean size_buckets, gboolean keep_truth, GError **error)
+{
+  DlenDatasetBuilder *b = g_new0 (DlenDatasetBuilder, 1);
+  b->schema = *schema;
+  b->out = g_new0 (DlenLoadedData, 1);
+  b->out->dataset = dlen_dataset_new (schema);
+  if (!b->out->dataset)
+    {
+      dlen_set_error_from_status (error, DLEN_STATUS_INVALID, "schema");
+      dlen_dataset_builder_free (b);
+      return NULL;
+    }
+  b->out->lines = g_array_new (FALSE, FALSE, sizeof (guint64));
+  if (keep_truth)
+    b->out->truth = g_array_new (FALSE, FALSE, sizeof (float));
+  b->days = g_array_new (FALSE, FALSE, sizeof (gint32));
+  if (size_buckets)
+    b->seen = g_new0 (U64Set, schema->n_cat);
+  return b;
+}
+
+void
+dlen_dataset_builder_free (DlenDatasetBuilder *b)
+{
+  if (!b)
+    return;
+  if (b->seen)
+    {
+      for (uint32_t i = 0; i < b->schema.n_cat; i++)
+        g_free (b->seen[i].slots);
+      g_free (b->seen);
+    }
+  g_array_unref (b->days);
+  dlen_loaded_data_free (b->out);
+  g_free (b);
+}
+
+gboolean
+dlen_dataset_builder_add (DlenDatasetBuilder *b, const DlenRecord *rec, char **reason)
+{
+  guint64 cat[DLEN_MAX_CAT_FIELDS];
+  DlenRow row;
+  dlen_record_to_row (&b->schema, rec, cat, &row);
+  if (dlen_dataset_append (b->out->dataset, &row) != DLEN_STATUS_OK)
+    {
+      *reason = g_strdup (dlen_last_error ());
+      return FALSE;
+    }
+  g_array_append_val (b->out->lines, rec->line);
+  if (b->out->truth)
+    g_array_append_val (b->out->truth, rec->truth);
+  g_array_append_val (b->days, rec->day);
+  if (b->seen)
+    for (uint32_t i = 0; i < b->schema.n_cat; i++)
+      u64set_add (&b->seen[i], cat[i]);
+  return TRUE;
+}
+
+DlenLoadedData *
+dlen_dataset_builder_finish (DlenDatasetBuilder *b, const char *source, const char *preset, GError **error)
+{
+  DlenLoadedData *out = b->out;
   if (dlen_dataset_n_rows (out->dataset) == 0)
     {
-      g_set_error (error, DLEN_ERROR, DLEN_ERROR_DATA, "%s: no usable rows%s%s", path,
+      g_set_error (error, DLEN_ERROR, DLEN_ERROR_DATA, "%s: no usable rows%s%s", source,
                    out->first_reject ? "; first problem: " : "", out->first_reject ? out->first_reject : "");
-      g_array_unref (days);
-      goto done;
+      dlen_dataset_builder_free (b);
+      return NULL;
     }
-  if (seen)
-    for (uint32_t i = 0; i < p.schema.n_cat; i++)
-      dlen_dataset_set_buckets (out->dataset, i, buckets_for (seen[i].n));
-  if (!any_truth)
-    g_clear_pointer (&out->truth, g_array_unref);
+  if (b->seen)
+    for (uint32_t i = 0; i < b->schema.n_cat; i++)
+      dlen_dataset_set_buckets (out->dataset, i, buckets_for (b->seen[i].n));
+  out->preset = g_strdup (preset);
   /* The suggested test split: the preset's documented day, else the day where the last ~15 %
    * of impressions begin. */
   if (g_str_equal (preset, "kuairand"))
     out->default_split_day = 20220419;
   else
     {
-      g_array_sort (days, compare_day);
-      out->default_split_day = g_array_index (days, gint32, (gsize) (days->len * 0.85));
+      g_array_sort (b->days, compare_day);
+      out->default_split_day = g_array_index (b->days, gint32, (gsize) (b->days->len * 0.85));
     }
-  g_array_unref (days);
-  ok = TRUE;
+  b->out = NULL;
+  dlen_dataset_builder_free (b);
+  return out;
+}
 
-done:
-  if (seen)
+void
+dlen_dataset_builder_reject (DlenDatasetBuilder *b, const char *message)
+{
+  if (!b->out->first_reject)
+    b->out->first_reject = g_strdup (message);
+  b->out->rejected++;
+}
+
+DlenLoadedData *
+dlen_loader_load (const char *path, const DlenLoadOptions *opt, const DlenSchema *model_schema, GError **error)
+{
+  g_autoptr (DlenMapping) m = dlen_mapping_open (path, opt, model_schema, error);
+  DlenDatasetBuilder *b;
+  DlenLoadedData *out;
+  DlenRecord rec;
+  DlenReject rej = { 0 };
+  int rc;
+  if (!m)
+    return NULL;
+  b = dlen_dataset_builder_new (dlen_mapping_schema (m), model_schema == NULL, dlen_mapping_has_truth (m), error);
+  if (!b)
+    return NULL;
+  while ((rc = dlen_mapping_next (m, &rec, &rej, error)) != 0)
     {
-      for (uint32_t i = 0; i < p.schema.n_cat; i++)
-        g_free (seen[i].slots);
-      g_free (seen);
+      g_autofree char *reason = NULL;
+      if (rc == -2)
+        goto fail;
+      if (rc == 1 && !dlen_dataset_builder_add (b, &rec, &reason))
+        {
+          rej.message = g_strdup_printf ("%s:%" G_GUINT64_FORMAT ": %s", path, rec.line, reason);
+          rc = -1;
+        }
+      if (rc == -1)
+        {
+          if (opt->strict)
+            {
+              g_set_error_literal (error, DLEN_ERROR, DLEN_ERROR_DATA, rej.message);
+              goto fail;
+            }
+          dlen_dataset_builder_reject (b, rej.message);
+        }
     }
-  dlen_csv_reader_free (r);
-  dlen_csv_reader_free (jr);
-  return ok ? g_steal_pointer (&out) : NULL;
+  dlen_reject_clear (&rej);
+  out = dlen_dataset_builder_finish (b, path, dlen_mapping_preset (m), error);
+  if (out && dlen_mapping_user_features (m))
+    out->user_features = g_strdup (dlen_mapping_user_features (m));
+  return out;
+fail:
+  dlen_reject_clear (&rej);
+  dlen_dataset_builder_free (b);
+  return NULL;
 }

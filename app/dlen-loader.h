@@ -29,6 +29,66 @@ typedef struct {
   gint32 default_split_day;      /* YYYYMMDD suggested for the test split */
 } DlenLoadedData;
 
+/* One row of a log after mapping and validation: the user and item keys, time, the
+ * categorical fields' values as text (after the preset's transforms), numeric values, labels
+ * (NaN: missing) and, for synthetic logs, the true emotion. Pointers are valid until the next
+ * dlen_mapping_next(). */
+typedef struct {
+  guint64 line;
+  const char *user;
+  const char *item;              /* NULL when the mapping has no item column */
+  const char *session, *request; /* the log's own ids, or NULL */
+  gint64 time_ms;
+  gint32 day;
+  const char *cat[DLEN_MAX_CAT_FIELDS];
+  float num[DLEN_MAX_NUM_FIELDS];
+  float lab[DLEN_MAX_TARGETS];
+  float truth;
+  char scratch[DLEN_MAX_CAT_FIELDS][32];
+} DlenRecord;
+
+/* A rejected row: its line, 1-based column (0: the whole row) and the reason; message is
+ * "file:line:column: reason". */
+typedef struct {
+  guint64 line;
+  int column;
+  const char *column_name;
+  char *reason;
+  char *message;
+} DlenReject;
+void dlen_reject_clear (DlenReject *reject);
+
+/* A log opened through a preset or a mapping (and its side-feature join). */
+typedef struct _DlenMapping DlenMapping;
+DlenMapping *dlen_mapping_open (const char *path, const DlenLoadOptions *options,
+                                const DlenSchema *model_schema, GError **error);
+void dlen_mapping_free (DlenMapping *mapping);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DlenMapping, dlen_mapping_free)
+const DlenSchema *dlen_mapping_schema (const DlenMapping *mapping);
+const char *dlen_mapping_preset (const DlenMapping *mapping);
+const char *dlen_mapping_user_features (const DlenMapping *mapping);
+struct _DlenCsvReader *dlen_mapping_reader (DlenMapping *mapping);
+gboolean dlen_mapping_has_truth (const DlenMapping *mapping);
+gboolean dlen_mapping_has_sessions (const DlenMapping *mapping);
+gboolean dlen_mapping_has_requests (const DlenMapping *mapping);
+/* 1: a record; 0: end of file; -1: a bad row described in @reject (the read may go on);
+ * -2: a read failure in @error (the read must stop). */
+int dlen_mapping_next (DlenMapping *mapping, DlenRecord *record, DlenReject *reject, GError **error);
+
+/* Hashes a record into an engine row; @cat holds schema->n_cat hashes. */
+void dlen_record_to_row (const DlenSchema *schema, const DlenRecord *record, uint64_t *cat, DlenRow *row);
+
+/* Builds a dataset from records; sizes embedding tables from distinct values when asked. */
+typedef struct _DlenDatasetBuilder DlenDatasetBuilder;
+DlenDatasetBuilder *dlen_dataset_builder_new (const DlenSchema *schema, gboolean size_buckets,
+                                              gboolean keep_truth, GError **error);
+gboolean dlen_dataset_builder_add (DlenDatasetBuilder *builder, const DlenRecord *record, char **reason);
+void dlen_dataset_builder_reject (DlenDatasetBuilder *builder, const char *message);
+/* Consumes the builder. */
+DlenLoadedData *dlen_dataset_builder_finish (DlenDatasetBuilder *builder, const char *source,
+                                             const char *preset, GError **error);
+void dlen_dataset_builder_free (DlenDatasetBuilder *builder);
+
 /* Roles accepted by --map, with a one-line description each, for --help. */
 extern const char *const dlen_loader_roles_help;
 
