@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include "dlen-error.h"
 #include "dlen-loader.h"
+#include "dlen-store.h"
 
 /* Exit codes, also listed in every --help. */
 enum {
@@ -224,6 +225,7 @@ typedef struct {
   char **maps;
   gboolean strict;
   gboolean no_user_features;
+  gboolean history;
 } DataOptions;
 
 static void
@@ -235,6 +237,7 @@ add_data_options (GOptionContext *ctx, DataOptions *o)
     { "no-user-features", 0, 0, G_OPTION_ARG_NONE, &o->no_user_features, "Do not join user_features.csv found beside DATA", NULL },
     { "map", 'm', 0, G_OPTION_ARG_STRING_ARRAY, &o->maps, "Map a column to a role (generic preset; repeatable; see 'dlen train --help')", "COLUMN=ROLE" },
     { "strict", 0, 0, G_OPTION_ARG_NONE, &o->strict, "Stop at the first bad row instead of skipping it", NULL },
+    { "history-features", 0, 0, G_OPTION_ARG_NONE, &o->history, "Projects: add the derived history features (likes and negatives among the user's last 20 impressions, position and minutes in session)", NULL },
     { NULL }
   };
   g_option_context_add_main_entries (ctx, entries, NULL);
@@ -248,11 +251,39 @@ data_options_clear (DataOptions *o)
   g_strfreev (o->maps);
 }
 
+static gboolean
+has_history_fields (const DlenSchema *schema)
+{
+  for (uint32_t i = 0; schema && i < schema->n_num; i++)
+    if (g_str_equal (schema->num[i].name, "hist_likes20"))
+      return TRUE;
+  return FALSE;
+}
+
+/* A log file, or every impression of a project (then *@store and *@ids are set when asked). */
 static DlenLoadedData *
-load_data (const char *path, DataOptions *o, const DlenSchema *schema, gboolean quiet, GError **error)
+load_data (const char *path, DataOptions *o, const DlenSchema *schema, gboolean quiet, DlenStore **store,
+           GArray **ids, GError **error)
 {
   DlenLoadOptions lo = { o->preset, o->user_features, o->no_user_features, (const char *const *) o->maps, o->strict };
-  DlenLoadedData *d = dlen_loader_load (path, &lo, schema, error);
+  DlenLoadedData *d;
+  if (dlen_store_is_project_file (path))
+    {
+      g_autoptr (DlenStore) st = dlen_store_open (path, FALSE, error);
+      if (!st)
+        return NULL;
+      d = dlen_store_load_dataset (st, o->history || has_history_fields (schema), schema, ids, error);
+      if (d && store)
+        *store = g_steal_pointer (&st);
+      return d;
+    }
+  if (o->history)
+    {
+      g_set_error (error, DLEN_ERROR, DLEN_ERROR_INVALID,
+                   "--history-features needs a project (import the log with 'dlen import' first)");
+      return NULL;
+    }
+  d = dlen_loader_load (path, &lo, schema, error);
   if (d && d->rejected && !quiet)
     g_printerr ("dlen: skipped %" G_GUINT64_FORMAT " bad row%s of %s; the first: %s\n", d->rejected,
                 d->rejected == 1 ? "" : "s", path, d->first_reject);
@@ -372,6 +403,9 @@ cmd_train (int argc, char **argv)
   g_autoptr (GError) error = NULL;
   g_autoptr (DlenLoadedData) data = NULL;
   g_autoptr (DlenModel) model = NULL;
+  g_autoptr (DlenStore) store = NULL;
+  g_autoptr (GString) metrics_json = g_string_new (NULL);
+  gint64 model_id = 0;
   g_auto (DlenSplit) split_rows = { 0 };
   g_autofree char *description = g_strdup_printf ("Roles for --map:\n%s\n" EXIT_CODES_HELP, dlen_loader_roles_help);
   DlenArch arch = DLEN_ARCH_DLEN;
@@ -414,7 +448,7 @@ cmd_train (int argc, char **argv)
   if (tower_units && !parse_units (tower_units, cfg.tower_units, &cfg.tower_layers, 0, &error))
     return fail (g_steal_pointer (&error));
 
-  data = load_data (argv[1], &data_opts, NULL, quiet, &error);
+  data = load_data (argv[1], &data_opts, NULL, quiet, &store, NULL, &error);
   if (!data)
     return fail (g_steal_pointer (&error));
   for (guint i = 0; task_weights && task_weights[i]; i++)
@@ -498,6 +532,19 @@ cmd_train (int argc, char **argv)
     return fail (g_steal_pointer (&error));
   if (out && (st = dlen_model_save (model, out)) != DLEN_STATUS_OK)
     return fail ((dlen_set_error_from_status (&error, st, out), g_steal_pointer (&error)));
+  json_metrics (metrics_json, dlen_model_schema (model), &mt);
+  if (store)
+    {
+      /* Models trained on a project are kept in it, with their test metrics and history. */
+      g_autoptr (GString) stored = g_string_new ("{\"test\": ");
+      g_autofree char *name = g_strdup_printf ("%s seed %" G_GINT64_FORMAT, dlen_arch_to_string (arch), seed);
+      g_string_append (stored, metrics_json->str);
+      json_emotion (stored, model, &mt, true_auc);
+      g_string_append_printf (stored, ", \"split_date\": %d, \"test_rows\": %zu}", split_day, split_rows.n_test);
+      model_id = dlen_store_add_model (store, model, name, stored->str, report.history->str, &error);
+      if (model_id < 0)
+        return fail (g_steal_pointer (&error));
+    }
 
   if (json)
     {
@@ -511,10 +558,11 @@ cmd_train (int argc, char **argv)
                               dlen_model_n_params (model));
       g_string_append (s, ", \"samples_per_second\": ");
       json_number (s, report.samples_per_second);
-      g_string_append (s, ", \"metrics\": ");
-      json_metrics (s, dlen_model_schema (model), &mt);
+      g_string_append_printf (s, ", \"metrics\": %s", metrics_json->str);
       json_emotion (s, model, &mt, true_auc);
       g_string_append_printf (s, ", \"history\": %s", report.history->str);
+      if (model_id > 0)
+        g_string_append_printf (s, ", \"model_id\": %" G_GINT64_FORMAT, model_id);
       if (out)
         {
           g_string_append (s, ", \"model\": ");
@@ -533,6 +581,8 @@ cmd_train (int argc, char **argv)
         g_print ("%-16s %8.4f  (p_e against the generator's true emotion)\n", "true emotion", true_auc);
       if (out)
         g_print ("saved %s\n", out);
+      if (model_id > 0)
+        g_print ("stored in the project as model %" G_GINT64_FORMAT "\n", model_id);
     }
   g_string_free (report.history, TRUE);
   data_options_clear (&data_opts);
@@ -568,19 +618,47 @@ inherit_data_options (DlenModel *model, DataOptions *o)
     o->preset = g_strdup (dlen_model_get_meta (model, "preset"));
 }
 
+/* The model of eval/predict: "MODEL DATA" with a model file, or "PROJECT --model ID". */
+static DlenModel *
+resolve_model (int argc, char **argv, gint64 model_id, const char **data_path, GError **error)
+{
+  if (model_id > 0)
+    {
+      g_autoptr (DlenStore) store = NULL;
+      if (argc != 2)
+        {
+          g_set_error (error, DLEN_ERROR, DLEN_ERROR_INVALID, "with --model give only the PROJECT");
+          return NULL;
+        }
+      *data_path = argv[1];
+      store = dlen_store_open (argv[1], FALSE, error);
+      return store ? dlen_store_load_model (store, model_id, error) : NULL;
+    }
+  if (argc != 3)
+    {
+      g_set_error (error, DLEN_ERROR, DLEN_ERROR_INVALID, "give a MODEL file and a DATA file (or a PROJECT and --model ID)");
+      return NULL;
+    }
+  *data_path = argv[2];
+  return load_model (argv[1], error);
+}
+
 static int
 cmd_eval (int argc, char **argv)
 {
   DataOptions data_opts = { 0 };
   char *split = NULL;
   gboolean json = FALSE, all = FALSE;
+  gint64 model_id = 0;
+  const char *data_path = NULL;
   GOptionEntry entries[] = {
+    { "model", 0, 0, G_OPTION_ARG_INT64, &model_id, "A model stored in the PROJECT (see 'dlen info PROJECT')", "ID" },
     { "split-date", 0, 0, G_OPTION_ARG_STRING, &split, "Evaluate rows from this day on (default: the model's test split)", "YYYYMMDD" },
     { "all", 0, 0, G_OPTION_ARG_NONE, &all, "Evaluate every row", NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print one JSON object on stdout", NULL },
     { NULL }
   };
-  g_autoptr (GOptionContext) ctx = g_option_context_new ("MODEL DATA - evaluate a saved model on a log");
+  g_autoptr (GOptionContext) ctx = g_option_context_new ("MODEL DATA | PROJECT --model ID - evaluate a saved model on a log or project");
   g_autoptr (GError) error = NULL;
   g_autoptr (DlenModel) model = NULL;
   g_autoptr (DlenLoadedData) data = NULL;
@@ -595,15 +673,15 @@ cmd_eval (int argc, char **argv)
   g_option_context_set_description (ctx, EXIT_CODES_HELP);
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     return usage_error (ctx, "%s", error->message);
-  if (argc != 3)
-    return usage_error (ctx, "eval needs a MODEL file and a DATA file");
+  if (argc < 2 || argc > 3)
+    return usage_error (ctx, "eval needs a MODEL file and a DATA file, or a PROJECT and --model ID");
   if (split && !dlen_parse_day (split, &split_day))
     return usage_error (ctx, "--split-date '%s' is not a date YYYYMMDD", split);
-  model = load_model (argv[1], &error);
+  model = resolve_model (argc, argv, model_id, &data_path, &error);
   if (!model)
     return fail (g_steal_pointer (&error));
   inherit_data_options (model, &data_opts);
-  data = load_data (argv[2], &data_opts, dlen_model_schema (model), FALSE, &error);
+  data = load_data (data_path, &data_opts, dlen_model_schema (model), FALSE, NULL, NULL, &error);
   if (!data)
     return fail (g_steal_pointer (&error));
   if (!split_day && !all && dlen_model_get_meta (model, "split_date"))
@@ -622,7 +700,7 @@ cmd_eval (int argc, char **argv)
     }
   if (rows.n_test == 0)
     {
-      g_set_error (&error, DLEN_ERROR, DLEN_ERROR_DATA, "%s: no rows from %d on to evaluate", argv[2], split_day);
+      g_set_error (&error, DLEN_ERROR, DLEN_ERROR_DATA, "%s: no rows from %d on to evaluate", data_path, split_day);
       return fail (g_steal_pointer (&error));
     }
   if (!evaluate_rows (model, data, rows.test, rows.n_test, &mt, &true_auc, &error))
@@ -639,7 +717,7 @@ cmd_eval (int argc, char **argv)
     }
   else
     {
-      g_print ("%s on %zu rows of %s\n", dlen_arch_to_string (dlen_model_config (model)->arch), rows.n_test, argv[2]);
+      g_print ("%s on %zu rows of %s\n", dlen_arch_to_string (dlen_model_config (model)->arch), rows.n_test, data_path);
       print_metrics_table (dlen_model_schema (model), &mt);
       if (!isnan (true_auc))
         g_print ("%-16s %8.4f  (p_e against the generator's true emotion)\n", "true emotion", true_auc);
@@ -654,11 +732,18 @@ cmd_predict (int argc, char **argv)
 {
   DataOptions data_opts = { 0 };
   char *out_path = NULL;
+  gint64 model_id = 0;
+  gboolean no_csv = FALSE;
+  const char *data_path = NULL;
+  g_autoptr (DlenStore) store = NULL;
+  g_autoptr (GArray) ids = NULL;
   GOptionEntry entries[] = {
     { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out_path, "Write the CSV here instead of stdout", "FILE" },
+    { "model", 0, 0, G_OPTION_ARG_INT64, &model_id, "A model stored in the PROJECT: its predictions are also cached there", "ID" },
+    { "no-csv", 0, 0, G_OPTION_ARG_NONE, &no_csv, "Only cache the predictions in the project", NULL },
     { NULL }
   };
-  g_autoptr (GOptionContext) ctx = g_option_context_new ("MODEL DATA - per-row predictions as CSV");
+  g_autoptr (GOptionContext) ctx = g_option_context_new ("MODEL DATA | PROJECT --model ID - per-row predictions as CSV");
   g_autoptr (GError) error = NULL;
   g_autoptr (DlenModel) model = NULL;
   g_autoptr (DlenLoadedData) data = NULL;
@@ -677,13 +762,15 @@ cmd_predict (int argc, char **argv)
     "then emotion (p_e; empty for models without one).\n" EXIT_CODES_HELP);
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     return usage_error (ctx, "%s", error->message);
-  if (argc != 3)
-    return usage_error (ctx, "predict needs a MODEL file and a DATA file");
-  model = load_model (argv[1], &error);
+  if (argc < 2 || argc > 3)
+    return usage_error (ctx, "predict needs a MODEL file and a DATA file, or a PROJECT and --model ID");
+  if (no_csv && !model_id)
+    return usage_error (ctx, "--no-csv goes with --model ID");
+  model = resolve_model (argc, argv, model_id, &data_path, &error);
   if (!model)
     return fail (g_steal_pointer (&error));
   inherit_data_options (model, &data_opts);
-  data = load_data (argv[2], &data_opts, dlen_model_schema (model), FALSE, &error);
+  data = load_data (data_path, &data_opts, dlen_model_schema (model), FALSE, &store, &ids, &error);
   if (!data)
     return fail (g_steal_pointer (&error));
   s = dlen_model_schema (model);
@@ -697,6 +784,10 @@ cmd_predict (int argc, char **argv)
     }
   if ((st = dlen_model_predict (model, data->dataset, NULL, n, pred)) != DLEN_STATUS_OK)
     return fail ((dlen_set_error_from_status (&error, st, "prediction"), g_steal_pointer (&error)));
+  if (store && model_id > 0 && !dlen_store_cache_predictions (store, model_id, ids, pred, w, &error))
+    return fail (g_steal_pointer (&error));
+  if (no_csv)
+    return EXIT_OK;
   if (out_path)
     {
       /* Write beside the target and rename, so a failure never leaves half a file. */
@@ -853,6 +944,158 @@ cmd_generate (int argc, char **argv)
   return EXIT_OK;
 }
 
+/* ---- dlen import ------------------------------------------------------------------------------ */
+
+typedef struct {
+  gboolean tty;
+  GCancellable *cancellable;
+} ImportProgress;
+
+static void
+on_import_progress (guint64 bytes_done, guint64 bytes_total, guint64 rows, gpointer user_data)
+{
+  ImportProgress *p = user_data;
+  if (interrupted)
+    g_cancellable_cancel (p->cancellable);   /* not from the signal handler: it takes locks */
+  if (p->tty)
+    g_printerr ("\rimported %" G_GUINT64_FORMAT " rows (%.0f %%) ", rows,
+                bytes_total ? 100.0 * (double) bytes_done / (double) bytes_total : 0.0);
+}
+
+static int
+cmd_import (int argc, char **argv)
+{
+  DataOptions data_opts = { 0 };
+  char *project = NULL;
+  int gap = 30, request_size = 10;
+  gboolean json = FALSE;
+  GOptionEntry entries[] = {
+    { "project", 'P', 0, G_OPTION_ARG_FILENAME, &project, "The project file (created when absent)", "PROJECT" },
+    { "session-gap", 0, 0, G_OPTION_ARG_INT, &gap, "Minutes of inactivity that start a new session when the log has no session id (default 30)", "MIN" },
+    { "request-size", 0, 0, G_OPTION_ARG_INT, &request_size, "Impressions per request when the log has no request id (default 10)", "N" },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print one JSON object on stdout", NULL },
+    { NULL }
+  };
+  g_autoptr (GOptionContext) ctx = g_option_context_new ("FILE - import an impression log into a project");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DlenStore) store = NULL;
+  g_autoptr (GCancellable) cancellable = g_cancellable_new ();
+  g_autofree char *description = g_strdup_printf (
+    "The whole import is one transaction: with --strict the first bad row stops it and nothing is kept; "
+    "otherwise bad rows are skipped and recorded with line, column and reason. A file imported before "
+    "(same sha256) is refused.\nRoles for --map:\n%s\n" EXIT_CODES_HELP, dlen_loader_roles_help);
+  DlenImportOptions opts;
+  DlenImportReport report;
+  ImportProgress prog = { isatty (STDERR_FILENO), NULL };
+  gboolean ok;
+
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  add_data_options (ctx, &data_opts);
+  g_option_context_set_description (ctx, description);
+  if (!g_option_context_parse (ctx, &argc, &argv, &error))
+    return usage_error (ctx, "%s", error->message);
+  if (argc != 2 || !project)
+    return usage_error (ctx, "import needs --project PROJECT and one FILE");
+  if (gap < 1 || request_size < 1)
+    return usage_error (ctx, "--session-gap and --request-size must be >= 1");
+  if (data_opts.history)
+    return usage_error (ctx, "history features are always derived at import; --history-features is for train");
+  store = dlen_store_open (project, TRUE, &error);
+  if (!store)
+    return fail (g_steal_pointer (&error));
+  dlen_import_options_init (&opts);
+  opts.load = (DlenLoadOptions) { data_opts.preset, data_opts.user_features, data_opts.no_user_features,
+                                  (const char *const *) data_opts.maps, data_opts.strict };
+  opts.session_gap_minutes = (guint) gap;
+  opts.request_size = (guint) request_size;
+  prog.cancellable = cancellable;
+  signal (SIGINT, on_sigint);
+  ok = dlen_store_import (store, argv[1], &opts, on_import_progress, &prog, cancellable, &report, &error);
+  if (prog.tty)
+    g_printerr ("\r");
+  if (!ok)
+    {
+      dlen_import_report_clear (&report);
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          g_printerr ("dlen: import cancelled; the project is unchanged\n");
+          return EXIT_CANCELLED;
+        }
+      return fail (g_steal_pointer (&error));
+    }
+  if (json)
+    {
+      g_autoptr (GString) s = g_string_new (NULL);
+      g_string_append_printf (s, "{\"import_id\": %" G_GINT64_FORMAT ", \"rows_read\": %" G_GUINT64_FORMAT
+                                 ", \"rows_accepted\": %" G_GUINT64_FORMAT ", \"rows_rejected\": %" G_GUINT64_FORMAT
+                                 ", \"first_reject\": ", report.import_id, report.rows_read, report.rows_accepted,
+                              report.rows_rejected);
+      if (report.first_reject)
+        json_string (s, report.first_reject);
+      else
+        g_string_append (s, "null");
+      g_string_append (s, "}\n");
+      fputs (s->str, stdout);
+    }
+  else
+    {
+      g_print ("import %" G_GINT64_FORMAT " into %s: %" G_GUINT64_FORMAT " rows read, %" G_GUINT64_FORMAT " accepted, %"
+               G_GUINT64_FORMAT " rejected\n", report.import_id, project, report.rows_read, report.rows_accepted,
+               report.rows_rejected);
+      if (report.first_reject)
+        g_print ("first rejected row: %s\n", report.first_reject);
+    }
+  dlen_import_report_clear (&report);
+  data_options_clear (&data_opts);
+  g_free (project);
+  return EXIT_OK;
+}
+
+static int
+project_info (const char *path, gboolean json)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DlenStore) store = dlen_store_open (path, FALSE, &error);
+  g_autofree char *text = NULL;
+  if (!store || !(text = dlen_store_info_json (store, &error)))
+    return fail (g_steal_pointer (&error));
+  if (json)
+    {
+      g_print ("%s\n", text);
+      return EXIT_OK;
+    }
+  {
+    sqlite3 *db = dlen_store_db (store);
+    sqlite3_stmt *st = NULL;
+    static const char *const lines[][2] = {
+      { "impressions", "SELECT count(*) FROM impressions" },
+      { "users", "SELECT count(*) FROM users" },
+      { "items", "SELECT count(*) FROM items" },
+      { "sessions", "SELECT count(DISTINCT session) FROM impressions" },
+      { "first day", "SELECT min(day) FROM impressions" },
+      { "last day", "SELECT max(day) FROM impressions" },
+      { "imports", "SELECT count(*) FROM imports" },
+      { "rejected rows", "SELECT count(*) FROM import_rejects" },
+      { "models", "SELECT count(*) FROM models" },
+    };
+    g_print ("%s\n", path);
+    for (guint i = 0; i < G_N_ELEMENTS (lines); i++)
+      if (sqlite3_prepare_v2 (db, lines[i][1], -1, &st, NULL) == SQLITE_OK && sqlite3_step (st) == SQLITE_ROW)
+        {
+          g_print ("  %-14s %s\n", lines[i][0], sqlite3_column_text (st, 0) ? (const char *) sqlite3_column_text (st, 0) : "-");
+          sqlite3_finalize (st);
+        }
+    if (sqlite3_prepare_v2 (db, "SELECT id, name, arch, created_ms FROM models ORDER BY id", -1, &st, NULL) == SQLITE_OK)
+      {
+        while (sqlite3_step (st) == SQLITE_ROW)
+          g_print ("  model %-8s %s (%s)\n", sqlite3_column_text (st, 0), sqlite3_column_text (st, 1), sqlite3_column_text (st, 2));
+        sqlite3_finalize (st);
+      }
+    g_print ("Label rates and import provenance: dlen info --json %s\n", path);
+  }
+  return EXIT_OK;
+}
+
 /* ---- dlen info -------------------------------------------------------------------------------- */
 
 static int
@@ -863,7 +1106,7 @@ cmd_info (int argc, char **argv)
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print one JSON object on stdout", NULL },
     { NULL }
   };
-  g_autoptr (GOptionContext) ctx = g_option_context_new ("MODEL - describe a model file");
+  g_autoptr (GOptionContext) ctx = g_option_context_new ("MODEL | PROJECT - describe a model file or a project");
   g_autoptr (GError) error = NULL;
   g_autoptr (DlenModel) model = NULL;
   const DlenSchema *s;
@@ -875,7 +1118,9 @@ cmd_info (int argc, char **argv)
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     return usage_error (ctx, "%s", error->message);
   if (argc != 2)
-    return usage_error (ctx, "info needs a MODEL file");
+    return usage_error (ctx, "info needs a MODEL file or a PROJECT");
+  if (dlen_store_is_project_file (argv[1]))
+    return project_info (argv[1], json);
   model = load_model (argv[1], &error);
   if (!model)
     return fail (g_steal_pointer (&error));
@@ -944,7 +1189,8 @@ static const struct {
   const char *summary;
 } commands[] = {
   { "train", cmd_train, "train DLEN or a baseline on a log and report test metrics" },
-  { "eval", cmd_eval, "evaluate a saved model on a log" },
+  { "import", cmd_import, "import a log into a project (SQLite)" },
+  { "eval", cmd_eval, "evaluate a saved model on a log or project" },
   { "predict", cmd_predict, "write per-row predictions of a saved model as CSV" },
   { "generate", cmd_generate, "write a synthetic log with the true emotion" },
   { "info", cmd_info, "describe a model file" },

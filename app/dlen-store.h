@@ -1,0 +1,91 @@
+/* dlen-store.h: projects: one SQLite file holding impression logs, column roles, import
+ * provenance and rejects, derived history features, trained models and cached predictions. */
+#pragma once
+
+#include <gio/gio.h>
+#include <sqlite3.h>
+#include "dlen-loader.h"
+
+G_BEGIN_DECLS
+
+#define DLEN_STORE_SCHEMA_VERSION 1
+
+/* One connection to a project. Use a store from one thread at a time; open another store on
+ * the same file for another thread (WAL lets readers run beside one writer). */
+typedef struct _DlenStore DlenStore;
+
+/* Opens @path, creating an empty project when @create and the file does not exist, and
+ * migrating an older schema. Refuses files that are not DLEN projects or are newer than this
+ * build. */
+DlenStore *dlen_store_open (const char *path, gboolean create, GError **error);
+void dlen_store_free (DlenStore *store);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DlenStore, dlen_store_free)
+
+sqlite3 *dlen_store_db (DlenStore *store);
+const char *dlen_store_path (DlenStore *store);
+
+/* Long queries poll @cancellable (through SQLite's progress handler) and stop with
+ * G_IO_ERROR_CANCELLED when it fires. NULL removes it. */
+void dlen_store_set_cancellable (DlenStore *store, GCancellable *cancellable);
+
+/* True when @path starts with the SQLite file header (a project rather than a log). */
+gboolean dlen_store_is_project_file (const char *path);
+
+/* ---- Import ------------------------------------------------------------------------------ */
+
+typedef struct {
+  DlenLoadOptions load;        /* preset, mapping, side features, strict */
+  guint session_gap_minutes;   /* split sessions on this gap when the log has none (30) */
+  guint request_size;          /* impressions per request when the log has none (10) */
+} DlenImportOptions;
+
+void dlen_import_options_init (DlenImportOptions *options);
+
+typedef struct {
+  gint64 import_id;
+  guint64 rows_read, rows_accepted, rows_rejected;
+  char *first_reject;          /* "file:line:column: reason" of the first skipped row */
+} DlenImportReport;
+
+void dlen_import_report_clear (DlenImportReport *report);
+
+/* Called about every 4,096 rows and at the end, from the importing thread. */
+typedef void (*DlenImportProgressFunc) (guint64 bytes_done, guint64 bytes_total, guint64 rows, gpointer user_data);
+
+/* Imports @path in one transaction: every accepted row, a provenance row (path, size, sha256,
+ * counts, times), one import_rejects row per skipped row, then the derived history features of
+ * the users it touched. Strict mode, a cancel, a full disk or any failure roll the whole import
+ * back, leaving the project exactly as before. A file whose sha256 was imported before is
+ * refused (re-importing the same log would double every impression). */
+gboolean dlen_store_import (DlenStore *store, const char *path, const DlenImportOptions *options,
+                            DlenImportProgressFunc progress, gpointer user_data,
+                            GCancellable *cancellable, DlenImportReport *report, GError **error);
+
+/* ---- Reading ------------------------------------------------------------------------------ */
+
+/* The project's feature schema (no bucket sizes) and its preset; FALSE with an error when
+ * nothing was imported yet. With @history the derived history features are added as numeric
+ * fields. */
+gboolean dlen_store_schema (DlenStore *store, gboolean history, DlenSchema *schema, char **preset, GError **error);
+
+/* Every impression as a dataset in import order, like dlen_loader_load() on the same log(s).
+ * Row i of the dataset is impression ids[i] (returned in @ids, guint64). */
+DlenLoadedData *dlen_store_load_dataset (DlenStore *store, gboolean history, const DlenSchema *model_schema,
+                                         GArray **ids, GError **error);
+
+/* ---- Models and predictions ---------------------------------------------------------------- */
+
+/* Saves @model with its metrics and history (JSON texts) and returns its id. */
+gint64 dlen_store_add_model (DlenStore *store, DlenModel *model, const char *name, const char *metrics_json,
+                             const char *history_json, GError **error);
+DlenModel *dlen_store_load_model (DlenStore *store, gint64 model_id, GError **error);
+/* Replaces the cached predictions of @model_id: row i of @pred (n_targets + 1 floats) belongs
+ * to impression ids[i]. */
+gboolean dlen_store_cache_predictions (DlenStore *store, gint64 model_id, const GArray *ids, const float *pred,
+                                       guint width, GError **error);
+
+/* A JSON object summarising the project (rows, users, items, time span, label rates, imports,
+ * rejects, models). */
+char *dlen_store_info_json (DlenStore *store, GError **error);
+
+G_END_DECLS
