@@ -363,6 +363,23 @@ on_progress (const DlenProgress *p, void *user_data)
     }
 }
 
+static gint
+compare_int32 (gconstpointer a, gconstpointer b)
+{
+  gint32 x = *(const gint32 *) a, y = *(const gint32 *) b;
+  return x < y ? -1 : x > y;
+}
+
+/* The first day of the latest ~@fraction of rows (whole days stay on one side). */
+static gint32
+split_day_for_fraction (const DlenDataset *ds, double fraction)
+{
+  size_t n = dlen_dataset_n_rows (ds);
+  g_autofree gint32 *days = g_memdup2 (dlen_dataset_days (ds), n * sizeof (gint32));
+  qsort (days, n, sizeof (gint32), compare_int32);
+  return days[MIN (n - 1, (size_t) ((1.0 - fraction) * (double) n))];
+}
+
 /* ---- dlen train ------------------------------------------------------------------------------ */
 
 static int
@@ -372,7 +389,7 @@ cmd_train (int argc, char **argv)
   char *arch_name = NULL, *split = NULL, *out = NULL, *expert_units = NULL, *tower_units = NULL;
   char **task_weights = NULL;
   int epochs = 3, batch = 128, emb_dim = 16, shared_experts = -1, task_experts = 1, levels = 1, threads = 1;
-  double lr = 3e-3, l2 = 1e-6, weak_fraction = 1.0, valid_fraction = 0.1, emotion_weight = 1.0;
+  double lr = 3e-3, l2 = 1e-6, weak_fraction = 1.0, valid_fraction = 0.1, emotion_weight = 1.0, test_fraction = 0;
   gint64 seed = 1;
   gboolean json = FALSE, quiet = FALSE;
   GOptionEntry entries[] = {
@@ -393,6 +410,7 @@ cmd_train (int argc, char **argv)
     { "seed", 's', 0, G_OPTION_ARG_INT64, &seed, "Seed of initialisation, shuffling and label masking (default 1)", "S" },
     { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "Threads (default 1)", "T" },
     { "split-date", 0, 0, G_OPTION_ARG_STRING, &split, "Rows from this day on are the test split (default: preset's, else the last ~15 %)", "YYYYMMDD" },
+    { "test-fraction", 0, 0, G_OPTION_ARG_DOUBLE, &test_fraction, "Instead of --split-date: the test split starts on the day that leaves about this fraction of rows for testing", "F" },
     { "valid-fraction", 0, 0, G_OPTION_ARG_DOUBLE, &valid_fraction, "Latest fraction of training rows used to pick the best epoch (default 0.1)", "F" },
     { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out, "Save the trained model to this file", "MODEL" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print one JSON object on stdout", NULL },
@@ -431,9 +449,9 @@ cmd_train (int argc, char **argv)
     return usage_error (ctx, "--split-date '%s' is not a date YYYYMMDD", split);
   if (epochs < 1 || batch < 1 || emb_dim < 1 || threads < 1 || threads > 256 || task_experts < 1 || levels < 1 || levels > 2
       || !(weak_fraction >= 0 && weak_fraction <= 1) || !(valid_fraction >= 0 && valid_fraction < 1) || !(lr > 0) || !(l2 >= 0)
-      || !(emotion_weight >= 0))
+      || !(emotion_weight >= 0) || !(test_fraction >= 0 && test_fraction < 1) || (test_fraction > 0 && split))
     return usage_error (ctx, "an option is out of range (epochs, batch size, embedding size, threads and experts >= 1; levels 1 or 2; "
-                             "--weak-label-fraction in [0, 1]; --valid-fraction in [0, 1); --lr > 0)");
+                             "--weak-label-fraction in [0, 1]; --valid-fraction and --test-fraction in [0, 1), not with --split-date; --lr > 0)");
 
   cfg = dlen_model_config_default (arch);
   cfg.emb_dim = (uint32_t) emb_dim;
@@ -471,6 +489,8 @@ cmd_train (int argc, char **argv)
       if (!found)
         return usage_error (ctx, "--task-weight '%s' names no target of this log", task_weights[i]);
     }
+  if (test_fraction > 0)
+    split_day = split_day_for_fraction (data->dataset, test_fraction);
   if (!split_day)
     split_day = data->default_split_day;
   st = dlen_dataset_split (data->dataset, split_day, valid_fraction, &split_rows);
