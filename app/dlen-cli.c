@@ -363,23 +363,6 @@ on_progress (const DlenProgress *p, void *user_data)
     }
 }
 
-static gint
-compare_int32 (gconstpointer a, gconstpointer b)
-{
-  gint32 x = *(const gint32 *) a, y = *(const gint32 *) b;
-  return x < y ? -1 : x > y;
-}
-
-/* The first day of the latest ~@fraction of rows (whole days stay on one side). */
-static gint32
-split_day_for_fraction (const DlenDataset *ds, double fraction)
-{
-  size_t n = dlen_dataset_n_rows (ds);
-  g_autofree gint32 *days = g_memdup2 (dlen_dataset_days (ds), n * sizeof (gint32));
-  qsort (days, n, sizeof (gint32), compare_int32);
-  return days[MIN (n - 1, (size_t) ((1.0 - fraction) * (double) n))];
-}
-
 /* ---- dlen train ------------------------------------------------------------------------------ */
 
 static int
@@ -490,7 +473,7 @@ cmd_train (int argc, char **argv)
         return usage_error (ctx, "--task-weight '%s' names no target of this log", task_weights[i]);
     }
   if (test_fraction > 0)
-    split_day = split_day_for_fraction (data->dataset, test_fraction);
+    split_day = dlen_dataset_day_quantile (data->dataset, 1.0 - test_fraction);
   if (!split_day)
     split_day = data->default_split_day;
   st = dlen_dataset_split (data->dataset, split_day, valid_fraction, &split_rows);

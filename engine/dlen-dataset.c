@@ -236,6 +236,31 @@ dlen_dataset_weak_label (const DlenDataset *ds, size_t row)
   return _dlen_weak_label (&ds->schema, ds->labels + row * ds->schema.n_targets);
 }
 
+static int
+cmp_day (const void *a, const void *b)
+{
+  int32_t x = *(const int32_t *) a, y = *(const int32_t *) b;
+  return x < y ? -1 : x > y;
+}
+
+int32_t
+dlen_dataset_day_quantile (const DlenDataset *ds, double q)
+{
+  int32_t *days, day;
+  size_t k;
+  if (!ds || ds->n_rows == 0 || !(q >= 0.0 && q <= 1.0))
+    return 0;
+  days = malloc (ds->n_rows * sizeof (int32_t));
+  if (!days)
+    return 0;
+  memcpy (days, ds->days, ds->n_rows * sizeof (int32_t));
+  qsort (days, ds->n_rows, sizeof (int32_t), cmp_day);
+  k = (size_t) (q * (double) ds->n_rows);
+  day = days[k < ds->n_rows ? k : ds->n_rows - 1];
+  free (days);
+  return day;
+}
+
 typedef struct { int64_t t; size_t i; } TimedRow;
 
 static int

@@ -100,6 +100,10 @@ DlenStatus dlen_dataset_set_target_weight (DlenDataset *dataset, uint32_t target
  * the row has none or both. */
 int dlen_dataset_weak_label (const DlenDataset *dataset, size_t row);
 
+/* The day of the row at quantile @q (0..1) of the rows ordered by day: the split day that
+ * leaves about 1 - q of the rows for testing (whole days stay on one side). 0 when empty. */
+int32_t dlen_dataset_day_quantile (const DlenDataset *dataset, double q);
+
 /* Row indices of a split. Train rows are those with day < @split_day (all rows when 0);
  * the last @valid_fraction of them by time become validation; the rest (day >= split_day)
  * is test. Arrays are malloc'ed and owned by the DlenSplit; indices are in time order. */
