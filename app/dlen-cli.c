@@ -11,6 +11,7 @@
 #include "dlen-error.h"
 #include "dlen-loader.h"
 #include "dlen-store.h"
+#include "dlen-training.h"
 
 /* Exit codes, also listed in every --help. */
 enum {
@@ -85,66 +86,6 @@ usage_error (GOptionContext *ctx, const char *fmt, ...)
   return EXIT_USAGE;
 }
 
-/* ---- JSON output ----------------------------------------------------------------------- */
-
-static void
-json_string (GString *s, const char *v)
-{
-  g_string_append_c (s, '"');
-  for (const unsigned char *p = (const unsigned char *) v; *p; p++)
-    {
-      if (*p == '"' || *p == '\\')
-        g_string_append_printf (s, "\\%c", *p);
-      else if (*p < 0x20)
-        g_string_append_printf (s, "\\u%04x", *p);
-      else
-        g_string_append_c (s, (char) *p);
-    }
-  g_string_append_c (s, '"');
-}
-
-static void
-json_number (GString *s, double v)
-{
-  if (isfinite (v))
-    g_string_append_printf (s, "%.10g", v);
-  else
-    g_string_append (s, "null");
-}
-
-static void
-json_metrics (GString *s, const DlenSchema *schema, const DlenMetrics *mt)
-{
-  g_string_append (s, "{");
-  for (uint32_t t = 0; t < schema->n_targets; t++)
-    {
-      const DlenTargetMetrics *tm = &mt->target[t];
-      if (t)
-        g_string_append (s, ", ");
-      json_string (s, schema->targets[t].name);
-      if (schema->targets[t].kind == DLEN_TARGET_BINARY)
-        {
-          g_string_append (s, ": {\"auc\": ");
-          json_number (s, tm->auc);
-          g_string_append (s, ", \"gauc\": ");
-          json_number (s, tm->gauc);
-          g_string_append (s, ", \"logloss\": ");
-          json_number (s, tm->logloss);
-          g_string_append (s, ", \"mean_predicted\": ");
-          json_number (s, tm->mean_predicted);
-          g_string_append (s, ", \"mean_observed\": ");
-          json_number (s, tm->mean_observed);
-        }
-      else
-        {
-          g_string_append (s, ": {\"rmse_log1p\": ");
-          json_number (s, tm->rmse);
-        }
-      g_string_append_printf (s, ", \"n\": %" G_GUINT64_FORMAT "}", (guint64) tm->n);
-    }
-  g_string_append (s, "}");
-}
-
 static void
 print_metrics_table (const DlenSchema *schema, const DlenMetrics *mt)
 {
@@ -161,60 +102,6 @@ print_metrics_table (const DlenSchema *schema, const DlenMetrics *mt)
     }
   if (!isnan (mt->emotion_auc))
     g_print ("%-16s %8.4f  (p_e against like-vs-negative weak labels)\n", "emotion", mt->emotion_auc);
-}
-
-/* AUC of p_e against the true emotion of synthetic rows. */
-static double
-true_emotion_auc (DlenModel *model, const DlenLoadedData *data, const size_t *rows, size_t n, GError **error)
-{
-  const DlenSchema *s = dlen_model_schema (model);
-  uint32_t w = s->n_targets + 1;
-  g_autofree float *pred = NULL, *pe = NULL, *truth = NULL;
-  int st;
-  if (!data->truth || dlen_model_config (model)->arch != DLEN_ARCH_DLEN)
-    return NAN;
-  pred = g_new (float, n * w + 1);
-  pe = g_new (float, n + 1);
-  truth = g_new (float, n + 1);
-  if ((st = dlen_model_predict (model, data->dataset, rows, n, pred)) != DLEN_STATUS_OK)
-    {
-      dlen_set_error_from_status (error, st, "prediction");
-      return NAN;
-    }
-  for (size_t i = 0; i < n; i++)
-    {
-      pe[i] = pred[i * w + s->n_targets];
-      truth[i] = g_array_index (data->truth, float, rows ? rows[i] : i);
-    }
-  return dlen_auc (pe, truth, n);
-}
-
-/* Test metrics of @rows and, for synthetic logs, p_e against the true emotion. */
-static gboolean
-evaluate_rows (DlenModel *model, const DlenLoadedData *data, const size_t *rows, size_t n,
-               DlenMetrics *mt, double *true_auc, GError **error)
-{
-  int st = dlen_model_evaluate (model, data->dataset, rows, n, mt);
-  if (st != DLEN_STATUS_OK)
-    return dlen_set_error_from_status (error, st, "evaluation");
-  *true_auc = true_emotion_auc (model, data, rows, n, error);
-  return *error == NULL;
-}
-
-/* The emotion members of a result object: emotion_auc for DLEN, true_emotion_auc when known. */
-static void
-json_emotion (GString *s, const DlenModel *model, const DlenMetrics *mt, double true_auc)
-{
-  if (dlen_model_config (model)->arch == DLEN_ARCH_DLEN)
-    {
-      g_string_append (s, ", \"emotion_auc\": ");
-      json_number (s, mt->emotion_auc);
-    }
-  if (!isnan (true_auc))
-    {
-      g_string_append (s, ", \"true_emotion_auc\": ");
-      json_number (s, true_auc);
-    }
 }
 
 /* ---- Shared option groups -------------------------------------------------------------- */
@@ -324,43 +211,28 @@ parse_units (const char *text, uint32_t *units, uint32_t *n, uint32_t min_n, GEr
 typedef struct {
   gboolean tty;
   gboolean quiet;
-  const DlenSchema *schema;
-  GString *history;          /* JSON array of epochs */
-  guint best_epoch;
-  double samples_per_second;
 } TrainReport;
 
+/* Progress on stderr: a live line on a terminal, one line per epoch otherwise. */
 static void
 on_progress (const DlenProgress *p, void *user_data)
 {
   TrainReport *r = user_data;
-  r->samples_per_second = p->samples_per_second;
+  g_autofree char *emotion = NULL;
+  if (r->quiet)
+    return;
   if (!p->epoch_done)
     {
-      if (r->tty && !r->quiet)
+      if (r->tty)
         g_printerr ("\repoch %u/%u  step %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT "  loss %.4f  %.0f samples/s ",
                     p->epoch, p->epochs, (guint64) p->step, (guint64) p->steps, p->train_loss, p->samples_per_second);
       return;
     }
-  if (p->best)
-    r->best_epoch = p->epoch;
-  if (r->history->len > 1)
-    g_string_append (r->history, ", ");
-  g_string_append_printf (r->history, "{\"epoch\": %u, \"train_loss\": ", p->epoch);
-  json_number (r->history, p->train_loss);
-  g_string_append (r->history, ", \"valid_mean_auc\": ");
-  json_number (r->history, p->valid_score);
-  g_string_append (r->history, ", \"valid_emotion_auc\": ");
-  json_number (r->history, p->emotion_auc);
-  g_string_append (r->history, "}");
-  if (!r->quiet && (r->tty || isatty (STDERR_FILENO) == 0))
-    {
-      if (r->tty)
-        g_printerr ("\r");
-      g_printerr ("epoch %u/%u  loss %.4f  validation mean AUC %.4f%s%s  %.0f samples/s\n", p->epoch, p->epochs,
-                  p->train_loss, p->valid_score, isnan (p->emotion_auc) ? "" : g_strdup_printf ("  emotion AUC %.4f", p->emotion_auc),
-                  p->best ? "  (best)" : "", p->samples_per_second);
-    }
+  if (!isnan (p->emotion_auc))
+    emotion = g_strdup_printf ("  emotion AUC %.4f", p->emotion_auc);
+  g_printerr ("%sepoch %u/%u  loss %.4f  validation mean AUC %.4f%s%s  %.0f samples/s\n", r->tty ? "\r" : "",
+              p->epoch, p->epochs, p->train_loss, p->valid_score, emotion ? emotion : "", p->best ? "  (best)" : "",
+              p->samples_per_second);
 }
 
 /* ---- dlen train ------------------------------------------------------------------------------ */
@@ -405,19 +277,16 @@ cmd_train (int argc, char **argv)
   g_autoptr (DlenLoadedData) data = NULL;
   g_autoptr (DlenModel) model = NULL;
   g_autoptr (DlenStore) store = NULL;
-  g_autoptr (GString) metrics_json = g_string_new (NULL);
+  g_autoptr (DlenModel) partial = NULL;
   gint64 model_id = 0;
-  g_auto (DlenSplit) split_rows = { 0 };
+  DlenTrainingOptions topts;
+  DlenTrainingResult result;
   g_autofree char *description = g_strdup_printf ("Roles for --map:\n%s\n" EXIT_CODES_HELP, dlen_loader_roles_help);
   DlenArch arch = DLEN_ARCH_DLEN;
-  DlenModelConfig cfg;
-  DlenTrainParams tp;
-  DlenMetrics mt;
+  DlenModelConfig *cfg;
   TrainReport report = { 0 };
   gint32 split_day = 0;
   int st;
-  double true_auc;
-
   g_option_context_add_main_entries (ctx, entries, NULL);
   add_data_options (ctx, &data_opts);
   g_option_context_set_description (ctx, description);
@@ -436,17 +305,18 @@ cmd_train (int argc, char **argv)
     return usage_error (ctx, "an option is out of range (epochs, batch size, embedding size, threads and experts >= 1; levels 1 or 2; "
                              "--weak-label-fraction in [0, 1]; --valid-fraction and --test-fraction in [0, 1), not with --split-date; --lr > 0)");
 
-  cfg = dlen_model_config_default (arch);
-  cfg.emb_dim = (uint32_t) emb_dim;
-  cfg.task_experts = (uint32_t) task_experts;
-  cfg.levels = (uint32_t) levels;
-  cfg.emotion_weight = (float) emotion_weight;
-  cfg.seed = (uint64_t) seed;
+  dlen_training_options_init (&topts, arch);
+  cfg = &topts.config;
+  cfg->emb_dim = (uint32_t) emb_dim;
+  cfg->task_experts = (uint32_t) task_experts;
+  cfg->levels = (uint32_t) levels;
+  cfg->emotion_weight = (float) emotion_weight;
+  cfg->seed = (uint64_t) seed;
   if (shared_experts >= 0)
-    cfg.shared_experts = (uint32_t) shared_experts;
-  if (expert_units && !parse_units (expert_units, cfg.expert_units, &cfg.expert_layers, 1, &error))
+    cfg->shared_experts = (uint32_t) shared_experts;
+  if (expert_units && !parse_units (expert_units, cfg->expert_units, &cfg->expert_layers, 1, &error))
     return fail (g_steal_pointer (&error));
-  if (tower_units && !parse_units (tower_units, cfg.tower_units, &cfg.tower_layers, 0, &error))
+  if (tower_units && !parse_units (tower_units, cfg->tower_units, &cfg->tower_layers, 0, &error))
     return fail (g_steal_pointer (&error));
 
   data = load_data (argv[1], &data_opts, NULL, quiet, &store, NULL, &error);
@@ -472,104 +342,60 @@ cmd_train (int argc, char **argv)
       if (!found)
         return usage_error (ctx, "--task-weight '%s' names no target of this log", task_weights[i]);
     }
-  if (test_fraction > 0)
-    split_day = dlen_dataset_day_quantile (data->dataset, 1.0 - test_fraction);
-  if (!split_day)
-    split_day = data->default_split_day;
-  st = dlen_dataset_split (data->dataset, split_day, valid_fraction, &split_rows);
-  if (st != DLEN_STATUS_OK)
-    return fail ((dlen_set_error_from_status (&error, st, "split"), g_steal_pointer (&error)));
-  if (split_rows.n_train == 0 || split_rows.n_test == 0)
-    {
-      g_set_error (&error, DLEN_ERROR, DLEN_ERROR_DATA,
-                   "%s: split date %d leaves %zu training and %zu test rows; choose another --split-date",
-                   argv[1], split_day, split_rows.n_train + split_rows.n_valid, split_rows.n_test);
-      return fail (g_steal_pointer (&error));
-    }
-  model = dlen_model_new (dlen_dataset_schema (data->dataset), &cfg);
-  if (!model)
-    return fail ((dlen_set_error_from_status (&error, DLEN_STATUS_INVALID, "model"), g_steal_pointer (&error)));
-  {
-    char day[16];
-    g_snprintf (day, sizeof day, "%d", split_day);
-    dlen_model_set_meta (model, "preset", data->preset);
-    dlen_model_set_meta (model, "split_date", day);
-    if (data->user_features)
-      dlen_model_set_meta (model, "user_features", data->user_features);
-  }
-
-  tp = dlen_train_params_default ();
-  tp.epochs = (uint32_t) epochs;
-  tp.batch_size = (uint32_t) batch;
-  tp.learning_rate = (float) lr;
-  tp.l2 = (float) l2;
-  tp.weak_label_fraction = weak_fraction;
-  tp.seed = (uint64_t) seed;
-  tp.threads = (uint32_t) threads;
+  topts.split_day = split_day;
+  topts.test_fraction = test_fraction;
+  topts.valid_fraction = valid_fraction;
+  topts.params.epochs = (uint32_t) epochs;
+  topts.params.batch_size = (uint32_t) batch;
+  topts.params.learning_rate = (float) lr;
+  topts.params.l2 = (float) l2;
+  topts.params.weak_label_fraction = weak_fraction;
+  topts.params.seed = (uint64_t) seed;
+  topts.params.threads = (uint32_t) threads;
   report.tty = isatty (STDERR_FILENO);
   report.quiet = quiet;
-  report.schema = dlen_dataset_schema (data->dataset);
-  report.history = g_string_new ("[");
-  tp.progress_every = report.tty ? 20 : 0;
-  tp.progress = on_progress;
-  tp.abort = abort_requested;
-  tp.user_data = &report;
+  topts.params.progress_every = report.tty ? 20 : 0;
+  topts.params.progress = on_progress;
+  topts.params.abort = abort_requested;
+  topts.params.user_data = &report;
   signal (SIGINT, on_sigint);
 
-  st = dlen_model_train (model, data->dataset, split_rows.train, split_rows.n_train,
-                         split_rows.valid, split_rows.n_valid, &tp);
-  g_string_append (report.history, "]");
-  if (st != DLEN_STATUS_OK)
+  model = dlen_training_run (data, &topts, &result, &partial, &error);
+  if (!model)
     {
-      dlen_set_error_from_status (&error, st, "training");
-      if (out && (st == DLEN_STATUS_CANCELLED || st == DLEN_STATUS_NONFINITE) && report.best_epoch)
-        {
-          /* Keep what was learnt: the best completed epoch is still in the model. */
-          if (dlen_model_save (model, out) == DLEN_STATUS_OK && !quiet)
-            g_printerr ("dlen: saved the best model so far (epoch %u) to %s\n", report.best_epoch, out);
-        }
-      g_string_free (report.history, TRUE);
+      /* Keep what was learnt: a cancelled or diverged run still holds its best epoch. */
+      if (out && partial && dlen_model_save (partial, out) == DLEN_STATUS_OK && !quiet)
+        g_printerr ("dlen: saved the best model so far (epoch %u) to %s\n", result.best_epoch, out);
+      dlen_training_result_clear (&result);
       return fail (g_steal_pointer (&error));
     }
-  if (!evaluate_rows (model, data, split_rows.test, split_rows.n_test, &mt, &true_auc, &error))
-    return fail (g_steal_pointer (&error));
   if (out && (st = dlen_model_save (model, out)) != DLEN_STATUS_OK)
     return fail ((dlen_set_error_from_status (&error, st, out), g_steal_pointer (&error)));
-  json_metrics (metrics_json, dlen_model_schema (model), &mt);
-  if (store)
-    {
-      /* Models trained on a project are kept in it, with their test metrics and history. */
-      g_autoptr (GString) stored = g_string_new ("{\"test\": ");
-      g_autofree char *name = g_strdup_printf ("%s seed %" G_GINT64_FORMAT, dlen_arch_to_string (arch), seed);
-      g_string_append (stored, metrics_json->str);
-      json_emotion (stored, model, &mt, true_auc);
-      g_string_append_printf (stored, ", \"split_date\": %d, \"test_rows\": %zu}", split_day, split_rows.n_test);
-      model_id = dlen_store_add_model (store, model, name, stored->str, report.history->str, &error);
-      if (model_id < 0)
-        return fail (g_steal_pointer (&error));
-    }
+  if (store && (model_id = dlen_training_store (store, model, &result, &error)) < 0)
+    return fail (g_steal_pointer (&error));
 
   if (json)
     {
       g_autoptr (GString) s = g_string_new ("{\"arch\": ");
-      json_string (s, dlen_arch_to_string (arch));
+      dlen_json_string (s, dlen_arch_to_string (arch));
       g_string_append_printf (s, ", \"epochs\": %d, \"best_epoch\": %u, \"seed\": %" G_GINT64_FORMAT ", \"threads\": %d",
-                              epochs, report.best_epoch, seed, threads);
+                              epochs, result.best_epoch, seed, threads);
       g_string_append_printf (s, ", \"split_date\": %d, \"train_rows\": %zu, \"valid_rows\": %zu, \"test_rows\": %zu",
-                              split_day, split_rows.n_train, split_rows.n_valid, split_rows.n_test);
+                              result.split_day, result.n_train, result.n_valid, result.n_test);
       g_string_append_printf (s, ", \"rejected_rows\": %" G_GUINT64_FORMAT ", \"parameters\": %zu", data->rejected,
                               dlen_model_n_params (model));
       g_string_append (s, ", \"samples_per_second\": ");
-      json_number (s, report.samples_per_second);
-      g_string_append_printf (s, ", \"metrics\": %s", metrics_json->str);
-      json_emotion (s, model, &mt, true_auc);
-      g_string_append_printf (s, ", \"history\": %s", report.history->str);
+      dlen_json_number (s, result.samples_per_second);
+      g_string_append (s, ", \"metrics\": ");
+      dlen_json_metrics (s, dlen_model_schema (model), &result.test);
+      dlen_json_emotion (s, model, &result.test, result.true_emotion_auc);
+      g_string_append_printf (s, ", \"history\": %s", result.history->str);
       if (model_id > 0)
         g_string_append_printf (s, ", \"model_id\": %" G_GINT64_FORMAT, model_id);
       if (out)
         {
           g_string_append (s, ", \"model\": ");
-          json_string (s, out);
+          dlen_json_string (s, out);
         }
       g_string_append (s, "}\n");
       fputs (s->str, stdout);
@@ -577,17 +403,17 @@ cmd_train (int argc, char **argv)
   else
     {
       g_print ("%s on %s: %zu training, %zu validation, %zu test rows (test from %d); best epoch %u; %.0f samples/s\n",
-               dlen_arch_to_string (arch), argv[1], split_rows.n_train, split_rows.n_valid, split_rows.n_test, split_day,
-               report.best_epoch, report.samples_per_second);
-      print_metrics_table (dlen_model_schema (model), &mt);
-      if (!isnan (true_auc))
-        g_print ("%-16s %8.4f  (p_e against the generator's true emotion)\n", "true emotion", true_auc);
+               dlen_arch_to_string (arch), argv[1], result.n_train, result.n_valid, result.n_test, result.split_day,
+               result.best_epoch, result.samples_per_second);
+      print_metrics_table (dlen_model_schema (model), &result.test);
+      if (!isnan (result.true_emotion_auc))
+        g_print ("%-16s %8.4f  (p_e against the generator's true emotion)\n", "true emotion", result.true_emotion_auc);
       if (out)
         g_print ("saved %s\n", out);
       if (model_id > 0)
         g_print ("stored in the project as model %" G_GINT64_FORMAT "\n", model_id);
     }
-  g_string_free (report.history, TRUE);
+  dlen_training_result_clear (&result);
   data_options_clear (&data_opts);
   g_free (arch_name);
   g_free (split);
@@ -706,15 +532,15 @@ cmd_eval (int argc, char **argv)
       g_set_error (&error, DLEN_ERROR, DLEN_ERROR_DATA, "%s: no rows from %d on to evaluate", data_path, split_day);
       return fail (g_steal_pointer (&error));
     }
-  if (!evaluate_rows (model, data, rows.test, rows.n_test, &mt, &true_auc, &error))
+  if (!dlen_evaluate_rows (model, data, rows.test, rows.n_test, &mt, &true_auc, &error))
     return fail (g_steal_pointer (&error));
   if (json)
     {
       g_autoptr (GString) s = g_string_new ("{\"arch\": ");
-      json_string (s, dlen_arch_to_string (dlen_model_config (model)->arch));
+      dlen_json_string (s, dlen_arch_to_string (dlen_model_config (model)->arch));
       g_string_append_printf (s, ", \"test_rows\": %zu, \"split_date\": %d, \"metrics\": ", rows.n_test, all ? 0 : split_day);
-      json_metrics (s, dlen_model_schema (model), &mt);
-      json_emotion (s, model, &mt, true_auc);
+      dlen_json_metrics (s, dlen_model_schema (model), &mt);
+      dlen_json_emotion (s, model, &mt, true_auc);
       g_string_append (s, "}\n");
       fputs (s->str, stdout);
     }
@@ -1034,7 +860,7 @@ cmd_import (int argc, char **argv)
                                  ", \"first_reject\": ", report.import_id, report.rows_read, report.rows_accepted,
                               report.rows_rejected);
       if (report.first_reject)
-        json_string (s, report.first_reject);
+        dlen_json_string (s, report.first_reject);
       else
         g_string_append (s, "null");
       g_string_append (s, "}\n");
@@ -1132,14 +958,14 @@ cmd_info (int argc, char **argv)
   if (json)
     {
       g_autoptr (GString) o = g_string_new ("{\"arch\": ");
-      json_string (o, dlen_arch_to_string (c->arch));
+      dlen_json_string (o, dlen_arch_to_string (c->arch));
       g_string_append_printf (o, ", \"parameters\": %zu, \"emb_dim\": %u, \"shared_experts\": %u, \"task_experts\": %u, "
                                  "\"levels\": %u, \"categorical\": [",
                               dlen_model_n_params (model), c->emb_dim, c->shared_experts, c->task_experts, c->levels);
       for (uint32_t i = 0; i < s->n_cat; i++)
         {
           g_string_append (o, i ? ", {\"name\": " : "{\"name\": ");
-          json_string (o, s->cat[i].name);
+          dlen_json_string (o, s->cat[i].name);
           g_string_append_printf (o, ", \"buckets\": %u}", s->cat[i].buckets);
         }
       g_string_append (o, "], \"numeric\": [");
@@ -1147,13 +973,13 @@ cmd_info (int argc, char **argv)
         {
           if (i)
             g_string_append (o, ", ");
-          json_string (o, s->num[i].name);
+          dlen_json_string (o, s->num[i].name);
         }
       g_string_append (o, "], \"targets\": [");
       for (uint32_t i = 0; i < s->n_targets; i++)
         {
           g_string_append (o, i ? ", {\"name\": " : "{\"name\": ");
-          json_string (o, s->targets[i].name);
+          dlen_json_string (o, s->targets[i].name);
           g_string_append_printf (o, ", \"kind\": \"%s\", \"polarity\": \"%s\", \"weak_source\": %s}",
                                   s->targets[i].kind == DLEN_TARGET_BINARY ? "binary" : "duration",
                                   pol[s->targets[i].polarity], s->targets[i].weak_source ? "true" : "false");

@@ -1,0 +1,60 @@
+/* dlen-training.h: one training run (split, train, evaluate, record) shared by the dlen tool and
+ * the workbench, and the JSON forms of its results. */
+#pragma once
+
+#include <glib.h>
+#include "dlen-loader.h"
+#include "dlen-store.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+  DlenModelConfig config;
+  DlenTrainParams params;      /* progress, abort and user_data are the caller's */
+  gint32 split_day;            /* test split from this day; 0: the data's default */
+  double test_fraction;        /* > 0: the split day leaving about this fraction for test */
+  double valid_fraction;       /* latest fraction of the training rows for epoch selection */
+} DlenTrainingOptions;
+
+void dlen_training_options_init (DlenTrainingOptions *options, DlenArch arch);
+
+typedef struct {
+  gint32 split_day;
+  gsize n_train, n_valid, n_test;
+  guint best_epoch;
+  double samples_per_second;
+  DlenMetrics test;
+  double true_emotion_auc;     /* NaN unless the log records the true emotion */
+  GString *history;            /* JSON array: one object per completed epoch */
+} DlenTrainingResult;
+
+void dlen_training_result_clear (DlenTrainingResult *result);
+
+/* Splits @data, trains a new model and evaluates it on the test split. Runs in the calling
+ * thread (a worker in the workbench). On failure returns NULL; when training was cancelled or
+ * stopped on NaN after at least one completed epoch, *@partial (if given) receives the model
+ * holding the best epoch so far. */
+DlenModel *dlen_training_run (DlenLoadedData *data, const DlenTrainingOptions *options,
+                              DlenTrainingResult *result, DlenModel **partial, GError **error);
+
+/* The metrics object stored with a model in a project:
+ * {"test": {target: {...}}, "emotion_auc", "true_emotion_auc", "split_date", "test_rows"}. */
+char *dlen_training_metrics_json (DlenModel *model, const DlenTrainingResult *result);
+
+/* Stores @model in the project with its metrics and history; returns its id or -1. */
+gint64 dlen_training_store (DlenStore *store, DlenModel *model, const DlenTrainingResult *result, GError **error);
+
+/* Test metrics of @rows and, for synthetic logs, p_e against the true emotion. */
+gboolean dlen_evaluate_rows (DlenModel *model, const DlenLoadedData *data, const size_t *rows, size_t n,
+                             DlenMetrics *metrics, double *true_auc, GError **error);
+double dlen_true_emotion_auc (DlenModel *model, const DlenLoadedData *data, const size_t *rows, size_t n,
+                              GError **error);
+
+/* JSON writers (NaN and infinities become null). */
+void dlen_json_string (GString *out, const char *value);
+void dlen_json_number (GString *out, double value);
+void dlen_json_metrics (GString *out, const DlenSchema *schema, const DlenMetrics *metrics);
+/* Appends ", \"emotion_auc\": x" for DLEN and ", \"true_emotion_auc\": y" when known. */
+void dlen_json_emotion (GString *out, const DlenModel *model, const DlenMetrics *metrics, double true_auc);
+
+G_END_DECLS
