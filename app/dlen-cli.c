@@ -11,6 +11,7 @@
 #include "dlen-error.h"
 #include "dlen-loader.h"
 #include "dlen-store.h"
+#include "dlen-synthetic-log.h"
 #include "dlen-training.h"
 
 /* Exit codes, also listed in every --help. */
@@ -679,11 +680,7 @@ static int
 emit_row (const DlenSynthRow *r, void *user_data)
 {
   GenState *g = user_data;
-  fprintf (g->fp, "%u\t%u\t%u\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT "\t%u\t%" G_GINT64_FORMAT
-                  "\t%u\t%u\t%u\t%u\t%u\t%.3f\t%u\t%u\t%.5f\n",
-           r->user, r->item, r->category, (guint64) r->session, (guint64) r->request, r->position, (gint64) r->time_ms,
-           r->click, r->long_view, r->like, r->share, r->dislike, (double) r->stay_s, r->objectionable, r->emotion,
-           (double) r->emotion_p);
+  dlen_synthetic_log_write_row (g->fp, r);
   g->done++;
   if (g->tty && g->done % 100000 == 0)
     g_printerr ("\rgenerated %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " impressions", g->done, g->total);
@@ -752,8 +749,7 @@ cmd_generate (int argc, char **argv)
   g.total = sp.impressions;
   g.tty = isatty (STDERR_FILENO);
   signal (SIGINT, on_sigint);
-  fputs ("user_id\titem_id\tcategory\tsession_id\trequest_id\tposition\ttime_ms\tclick\tlong_view\tlike\tshare\t"
-         "dislike\tstay_s\tobjectionable\temotion\temotion_p\n", g.fp);
+  dlen_synthetic_log_write_header (g.fp);
   st = dlen_synth_generate (&sp, emit_row, &g);
   if (g.tty)
     g_printerr ("\r");

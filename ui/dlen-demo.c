@@ -4,6 +4,7 @@
 #include "dlen-demo.h"
 #include "dlen-error.h"
 #include "dlen-store.h"
+#include "dlen-synthetic-log.h"
 #include "dlen-training.h"
 
 char *
@@ -50,11 +51,7 @@ static int
 emit (const DlenSynthRow *r, void *user_data)
 {
   GenState *g = user_data;
-  fprintf (g->fp, "%u\t%u\t%u\t%" G_GUINT64_FORMAT "\t%" G_GUINT64_FORMAT "\t%u\t%" G_GINT64_FORMAT
-                  "\t%u\t%u\t%u\t%u\t%u\t%.3f\t%u\t%u\t%.5f\n",
-           r->user, r->item, r->category, (guint64) r->session, (guint64) r->request, r->position, (gint64) r->time_ms,
-           r->click, r->long_view, r->like, r->share, r->dislike, (double) r->stay_s, r->objectionable, r->emotion,
-           (double) r->emotion_p);
+  dlen_synthetic_log_write_row (g->fp, r);
   if (++g->done % 10000 == 0)
     dlen_job_set_progress (g->job, 0.15 * (double) g->done / (double) g->total, "Generating the synthetic log");
   return g_cancellable_is_cancelled (g->cancellable) || ferror (g->fp);
@@ -132,8 +129,7 @@ build_demo (DlenJob *job, gpointer data, GCancellable *cancellable, GError **err
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno), "%s: %s", log, g_strerror (errno));
       return FALSE;
     }
-  fputs ("user_id\titem_id\tcategory\tsession_id\trequest_id\tposition\ttime_ms\tclick\tlong_view\tlike\tshare\t"
-         "dislike\tstay_s\tobjectionable\temotion\temotion_p\n", gen.fp);
+  dlen_synthetic_log_write_header (gen.fp);
   st = dlen_synth_generate (&sp, emit, &gen);
   if (fclose (gen.fp) != 0 || st != DLEN_STATUS_OK)
     {
