@@ -5,5 +5,6 @@
 #include "dlen-metrics.h"
 #include "dlen-model.h"
 #include "dlen-synth.h"
+#include "dlen-replay.h"
 
 #define DLEN_VERSION_STRING "0.1.0"
