@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include "dlen-analysis.h"
 #include "dlen-error.h"
 #include "dlen-loader.h"
 #include "dlen-store.h"
@@ -769,6 +770,141 @@ cmd_generate (int argc, char **argv)
   return EXIT_OK;
 }
 
+/* ---- dlen replay -------------------------------------------------------------------------------- */
+
+static int
+cmd_replay (int argc, char **argv)
+{
+  gint64 model_id = 0;
+  char *weights_text = NULL, *preset = NULL, *rule_text = NULL, *sweep = NULL;
+  int k = 3, min_count = 5;
+  double threshold = 0.2;
+  gboolean all = FALSE, json = FALSE;
+  GOptionEntry entries[] = {
+    { "model", 0, 0, G_OPTION_ARG_INT64, &model_id, "The model whose cached predictions are replayed (required)", "ID" },
+    { "weights", 'w', 0, G_OPTION_ARG_STRING, &weights_text, "Fusion weights: one per target then the emotion, or NAME=W,...", "W,W,..." },
+    { "preset", 0, 0, G_OPTION_ARG_STRING, &preset, "Weights preset: with-emotion (default), no-emotion, engagement-only", "NAME" },
+    { "k", 'k', 0, G_OPTION_ARG_INT, &k, "Top K slots kept per request (default 3)", "K" },
+    { "objectionable", 0, 0, G_OPTION_ARG_STRING, &rule_text, "What counts as objectionable: user (negative feedback on the impression), item (item's negative rate in the training split), both (default)", "RULE" },
+    { "item-threshold", 0, 0, G_OPTION_ARG_DOUBLE, &threshold, "Item rule: negative-feedback rate above this (default 0.2)", "RATE" },
+    { "item-min-count", 0, 0, G_OPTION_ARG_INT, &min_count, "Item rule: over at least this many training impressions (default 5)", "N" },
+    { "all", 0, 0, G_OPTION_ARG_NONE, &all, "Replay every impression, not only the model's test split", NULL },
+    { "sweep-emotion", 0, 0, G_OPTION_ARG_STRING, &sweep, "Also sweep the emotion weight: the exposure-vs-engagement frontier", "FROM:TO:STEPS" },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print one JSON object on stdout", NULL },
+    { NULL }
+  };
+  g_autoptr (GOptionContext) ctx = g_option_context_new ("PROJECT - replay fusion weights over a model's cached predictions");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DlenStore) store = NULL;
+  g_autoptr (DlenReplaySet) set = NULL;
+  g_autofree char *report = NULL;
+  DlenReplayOptions ro;
+  float w[DLEN_REPLAY_MAX_SIGNALS];
+  double sw_from = 0, sw_to = 0;
+  guint sw_steps = 0;
+
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  g_option_context_set_description (ctx,
+    "Within each request the logged candidates are ranked by score = sum of w_k log p_k + w_stay log1p(stay) + "
+    "w_e log p_e (ties keep the logged order) and the top K are measured: objectionable exposure and every target's "
+    "rate (stay: mean seconds), against the logged order and the same weights without the emotion. Cache the model's "
+    "predictions first with 'dlen predict PROJECT --model ID --no-csv'.\n" EXIT_CODES_HELP);
+  if (!g_option_context_parse (ctx, &argc, &argv, &error))
+    return usage_error (ctx, "%s", error->message);
+  if (argc != 2 || model_id <= 0)
+    return usage_error (ctx, "replay needs a PROJECT and --model ID");
+  if (k < 1 || min_count < 1 || !(threshold >= 0 && threshold <= 1) || (weights_text && preset))
+    return usage_error (ctx, "--k and --item-min-count must be >= 1, --item-threshold in [0, 1], and --weights and --preset exclude each other");
+  dlen_replay_options_init (&ro);
+  ro.model_id = model_id;
+  ro.all_rows = all;
+  ro.item_threshold = threshold;
+  ro.item_min_count = (guint) min_count;
+  if (rule_text && !dlen_objectionable_rule_from_string (rule_text, &ro.rule))
+    return usage_error (ctx, "--objectionable '%s' is not user, item or both", rule_text);
+  if (sweep)
+    {
+      g_auto (GStrv) parts = g_strsplit (sweep, ":", -1);
+      guint64 steps;
+      if (g_strv_length (parts) != 3 || !g_ascii_string_to_unsigned (parts[2], 10, 2, 1000, &steps, NULL))
+        return usage_error (ctx, "--sweep-emotion '%s' is not FROM:TO:STEPS (2..1000 steps)", sweep);
+      sw_from = g_ascii_strtod (parts[0], NULL);
+      sw_to = g_ascii_strtod (parts[1], NULL);
+      sw_steps = (guint) steps;
+    }
+  store = dlen_store_open (argv[1], FALSE, &error);
+  if (!store || !(set = dlen_replay_set_load (store, &ro, &error)))
+    return fail (g_steal_pointer (&error));
+  if (sweep && !set->has_emotion)
+    return usage_error (ctx, "--sweep-emotion needs a DLEN model (this one has no emotion)");
+  if (weights_text)
+    {
+      if (!dlen_replay_set_parse_weights (set, weights_text, w, &error))
+        return fail (g_steal_pointer (&error));
+    }
+  else if (!dlen_replay_set_preset (set, preset ? preset : "with-emotion", w))
+    return usage_error (ctx, "--preset '%s' is not with-emotion, no-emotion or engagement-only", preset);
+  report = dlen_replay_report_json (set, w, (guint) k, &error);
+  if (!report)
+    return fail (g_steal_pointer (&error));
+  if (json)
+    {
+      g_autoptr (GString) out = g_string_new (report);
+      if (sweep)
+        {
+          g_autofree DlenReplayResult *res = g_new (DlenReplayResult, sw_steps);
+          int st = dlen_replay_sweep (set->replay, w, set->n_targets, (float) sw_from, (float) sw_to, sw_steps, (guint) k, res);
+          if (st != DLEN_STATUS_OK)
+            return fail ((dlen_set_error_from_status (&error, st, "sweep"), g_steal_pointer (&error)));
+          g_string_truncate (out, out->len - 1);
+          g_string_append (out, ", \"frontier\": [");
+          for (guint i = 0; i < sw_steps; i++)
+            {
+              double we = sw_from + (sw_to - sw_from) * i / (sw_steps - 1);
+              g_string_append_printf (out, "%s{\"emotion_weight\": ", i ? ", " : "");
+              dlen_json_number (out, we);
+              g_string_append (out, ", \"objectionable\": ");
+              dlen_json_number (out, res[i].objectionable);
+              for (guint t = 0; t < set->n_targets; t++)
+                {
+                  g_string_append (out, ", ");
+                  dlen_json_string (out, set->names[t]);
+                  g_string_append (out, ": ");
+                  dlen_json_number (out, res[i].outcome[t]);
+                }
+              g_string_append (out, "}");
+            }
+          g_string_append (out, "]}");
+        }
+      g_print ("%s\n", out->str);
+    }
+  else
+    {
+      DlenReplayResult ranked, logged, base;
+      float base_w[DLEN_REPLAY_MAX_SIGNALS];
+      memcpy (base_w, w, sizeof base_w);
+      if (set->has_emotion)
+        base_w[set->n_targets] = 0;
+      dlen_replay_run (set->replay, w, (guint) k, &ranked);
+      dlen_replay_run (set->replay, NULL, (guint) k, &logged);
+      dlen_replay_run (set->replay, base_w, (guint) k, &base);
+      g_print ("model %" G_GINT64_FORMAT ": %" G_GSIZE_FORMAT " impressions in %" G_GSIZE_FORMAT " requests (%s), top %d, objectionable = %s\n",
+               model_id, set->n_rows, dlen_replay_n_requests (set->replay), all ? "all rows" : "test split", k,
+               dlen_objectionable_rule_to_string (ro.rule));
+      g_print ("%-16s %10s %10s %10s %10s\n", "", "ranked", "logged", "no emotion", "delta");
+      g_print ("%-16s %10.4f %10.4f %10.4f %+10.4f\n", "objectionable", ranked.objectionable, logged.objectionable,
+               base.objectionable, ranked.objectionable - base.objectionable);
+      for (guint t = 0; t < set->n_targets; t++)
+        g_print ("%-16s %10.4f %10.4f %10.4f %+10.4f\n", set->names[t], ranked.outcome[t], logged.outcome[t],
+                 base.outcome[t], ranked.outcome[t] - base.outcome[t]);
+    }
+  g_free (weights_text);
+  g_free (preset);
+  g_free (rule_text);
+  g_free (sweep);
+  return EXIT_OK;
+}
+
 /* ---- dlen import ------------------------------------------------------------------------------ */
 
 typedef struct {
@@ -1017,6 +1153,7 @@ static const struct {
   { "import", cmd_import, "import a log into a project (SQLite)" },
   { "eval", cmd_eval, "evaluate a saved model on a log or project" },
   { "predict", cmd_predict, "write per-row predictions of a saved model as CSV" },
+  { "replay", cmd_replay, "replay fusion weights over a model's cached predictions" },
   { "generate", cmd_generate, "write a synthetic log with the true emotion" },
   { "info", cmd_info, "describe a model file" },
 };

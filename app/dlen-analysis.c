@@ -1,0 +1,413 @@
+/* dlen-analysis.c: replay sets from a project's cached predictions, weight presets and the
+ * replay report. */
+#include <math.h>
+#include <string.h>
+#include "dlen-analysis.h"
+#include "dlen-error.h"
+#include "dlen-training.h"
+
+void
+dlen_replay_options_init (DlenReplayOptions *o)
+{
+  memset (o, 0, sizeof *o);
+  o->rule = DLEN_OBJECTIONABLE_BOTH;
+  o->item_threshold = 0.2;
+  o->item_min_count = 5;
+}
+
+static const char *const rule_names[] = { NULL, "user", "item", "both" };
+
+gboolean
+dlen_objectionable_rule_from_string (const char *text, DlenObjectionableRule *rule)
+{
+  for (int i = 1; i <= 3; i++)
+    if (g_strcmp0 (text, rule_names[i]) == 0)
+      {
+        *rule = (DlenObjectionableRule) i;
+        return TRUE;
+      }
+  return FALSE;
+}
+
+const char *
+dlen_objectionable_rule_to_string (DlenObjectionableRule rule)
+{
+  return rule >= 1 && rule <= 3 ? rule_names[rule] : "unknown";
+}
+
+void
+dlen_replay_set_free (DlenReplaySet *set)
+{
+  if (!set)
+    return;
+  dlen_replay_free (set->replay);
+  g_strfreev (set->names);
+  g_strfreev (set->categories);
+  g_free (set);
+}
+
+static gboolean
+sql_error (DlenStore *store, GError **error, const char *what)
+{
+  g_set_error (error, DLEN_ERROR, DLEN_ERROR_FAILED, "%s: %s: %s", dlen_store_path (store), what,
+               sqlite3_errmsg (dlen_store_db (store)));
+  return FALSE;
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (sqlite3_stmt, sqlite3_finalize)
+
+DlenReplaySet *
+dlen_replay_set_load (DlenStore *store, const DlenReplayOptions *o, GError **error)
+{
+  sqlite3 *db = dlen_store_db (store);
+  g_autoptr (DlenReplaySet) set = g_new0 (DlenReplaySet, 1);
+  g_autoptr (DlenModel) model = NULL;
+  g_autoptr (sqlite3_stmt) st = NULL;
+  g_autoptr (GString) sql = g_string_new (NULL), neg = g_string_new ("0");
+  g_autoptr (GArray) signals = g_array_new (FALSE, FALSE, sizeof (float));
+  g_autoptr (GArray) outcomes = g_array_new (FALSE, FALSE, sizeof (float));
+  g_autoptr (GArray) requests = g_array_new (FALSE, FALSE, sizeof (guint64));
+  g_autoptr (GArray) flags = g_array_new (FALSE, FALSE, sizeof (guint8));
+  g_autoptr (GArray) cats = g_array_new (FALSE, FALSE, sizeof (guint16));
+  g_autoptr (GHashTable) cat_index = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr (GPtrArray) cat_names = g_ptr_array_new ();
+  g_autoptr (GHashTable) bad_items = g_hash_table_new (g_int64_hash, g_int64_equal);
+  g_autoptr (GArray) bad_item_ids = g_array_new (FALSE, FALSE, sizeof (gint64));
+  gint64 target_col[DLEN_MAX_TARGETS] = { 0 }, category_col = 0;
+  const DlenSchema *schema;
+  const char *split;
+  DlenReplayData d;
+  guint width;
+  int rc;
+
+  set->options = *o;
+  model = dlen_store_load_model (store, o->model_id, error);
+  if (!model)
+    return NULL;
+  schema = dlen_model_schema (model);
+  set->n_targets = schema->n_targets;
+  set->has_emotion = dlen_model_config (model)->arch == DLEN_ARCH_DLEN;
+  set->n_signals = set->n_targets + (set->has_emotion ? 1 : 0);
+  set->names = g_new0 (char *, set->n_signals + 1);
+  for (guint t = 0; t < set->n_targets; t++)
+    {
+      set->names[t] = g_strdup (schema->targets[t].name);
+      set->kind[t] = schema->targets[t].kind;
+      set->polarity[t] = schema->targets[t].polarity;
+    }
+  if (set->has_emotion)
+    set->names[set->n_targets] = g_strdup ("emotion");
+  split = dlen_model_get_meta (model, "split_date");
+  set->split_day = split ? (gint32) g_ascii_strtoll (split, NULL, 10) : 0;
+  width = set->n_targets + 1;
+
+  /* The project's columns of the model's targets (matched by name) and of a "category" field. */
+  if (sqlite3_prepare_v2 (db, "SELECT id, kind, name FROM fields", -1, &st, NULL) != SQLITE_OK)
+    return sql_error (store, error, "cannot read the fields"), NULL;
+  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+    {
+      const char *kind = (const char *) sqlite3_column_text (st, 1), *name = (const char *) sqlite3_column_text (st, 2);
+      for (guint t = 0; t < set->n_targets; t++)
+        if (g_str_equal (kind, "target") && g_str_equal (name, schema->targets[t].name))
+          target_col[t] = sqlite3_column_int64 (st, 0);
+      if (g_str_equal (kind, "category") && g_str_equal (name, "category"))
+        category_col = sqlite3_column_int64 (st, 0);
+    }
+  g_clear_pointer (&st, sqlite3_finalize);
+  for (guint t = 0; t < set->n_targets; t++)
+    {
+      if (!target_col[t])
+        {
+          g_set_error (error, DLEN_ERROR, DLEN_ERROR_DATA, "%s: the project has no target '%s' of model %" G_GINT64_FORMAT,
+                       dlen_store_path (store), schema->targets[t].name, o->model_id);
+          return NULL;
+        }
+      if (schema->targets[t].kind == DLEN_TARGET_BINARY && schema->targets[t].polarity == DLEN_POLARITY_NEGATIVE)
+        g_string_append_printf (neg, " OR i.f%" G_GINT64_FORMAT " = 1", target_col[t]);
+    }
+  if (g_str_equal (neg->str, "0") && o->rule != DLEN_OBJECTIONABLE_ITEM)
+    {
+      g_set_error (error, DLEN_ERROR, DLEN_ERROR_DATA,
+                   "%s: the model has no negative-feedback target, so no impression can count as objectionable",
+                   dlen_store_path (store));
+      return NULL;
+    }
+
+  /* Items objectionable by rate: negative feedback over the training split (before the model's
+   * test days), so the replayed rows never judge themselves. */
+  if (o->rule & DLEN_OBJECTIONABLE_ITEM)
+    {
+      g_string_printf (sql, "SELECT i.item_id FROM impressions i WHERE i.item_id IS NOT NULL AND i.day < ?"
+                            " GROUP BY i.item_id HAVING count(*) >= ? AND avg(%s) > ?", neg->str);
+      if (sqlite3_prepare_v2 (db, sql->str, -1, &st, NULL) != SQLITE_OK)
+        return sql_error (store, error, "cannot rate the items"), NULL;
+      sqlite3_bind_int (st, 1, set->split_day ? set->split_day : G_MAXINT32);
+      sqlite3_bind_int (st, 2, (int) o->item_min_count);
+      sqlite3_bind_double (st, 3, o->item_threshold);
+      while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+        {
+          gint64 id = sqlite3_column_int64 (st, 0);
+          g_array_append_val (bad_item_ids, id);
+        }
+      g_clear_pointer (&st, sqlite3_finalize);
+      for (guint i = 0; i < bad_item_ids->len; i++)
+        g_hash_table_add (bad_items, &g_array_index (bad_item_ids, gint64, i));
+    }
+
+  g_string_printf (sql, "SELECT i.request, i.item_id, p.p, (%s)", neg->str);
+  for (guint t = 0; t < set->n_targets; t++)
+    g_string_append_printf (sql, ", i.f%" G_GINT64_FORMAT, target_col[t]);
+  if (category_col)
+    g_string_append_printf (sql, ", i.f%" G_GINT64_FORMAT, category_col);
+  g_string_append (sql, " FROM predictions p JOIN impressions i ON i.id = p.impression_id"
+                        " WHERE p.model_id = ? AND (? OR i.day >= ?) ORDER BY i.id");
+  if (sqlite3_prepare_v2 (db, sql->str, -1, &st, NULL) != SQLITE_OK)
+    return sql_error (store, error, "cannot read the cached predictions"), NULL;
+  sqlite3_bind_int64 (st, 1, o->model_id);
+  sqlite3_bind_int (st, 2, o->all_rows || !set->split_day);
+  sqlite3_bind_int (st, 3, set->split_day);
+  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+    {
+      const float *p = sqlite3_column_blob (st, 2);
+      guint64 request = (guint64) sqlite3_column_int64 (st, 0);
+      gint64 item = sqlite3_column_int64 (st, 1);
+      guint8 flag = 0;
+      int k = 4;
+      if (sqlite3_column_bytes (st, 2) != (int) (width * sizeof (float)))
+        {
+          g_set_error (error, DLEN_ERROR, DLEN_ERROR_FORMAT, "%s: cached predictions of model %" G_GINT64_FORMAT
+                       " have the wrong size", dlen_store_path (store), o->model_id);
+          return NULL;
+        }
+      for (guint t = 0; t < set->n_targets; t++)
+        {
+          float v = p[t];
+          float sgn = set->kind[t] == DLEN_TARGET_BINARY ? logf (MAX (v, 1e-7f)) : log1pf (MAX (v, 0.0f));
+          g_array_append_val (signals, sgn);
+        }
+      if (set->has_emotion)
+        {
+          float le = logf (MAX (p[set->n_targets], 1e-7f));
+          g_array_append_val (signals, le);
+        }
+      for (guint t = 0; t < set->n_targets; t++, k++)
+        {
+          float y = sqlite3_column_type (st, k) == SQLITE_NULL ? NAN : (float) sqlite3_column_double (st, k);
+          g_array_append_val (outcomes, y);
+        }
+      if ((o->rule & DLEN_OBJECTIONABLE_USER) && sqlite3_column_int (st, 3))
+        flag = 1;
+      if ((o->rule & DLEN_OBJECTIONABLE_ITEM) && g_hash_table_contains (bad_items, &item))
+        flag = 1;
+      g_array_append_val (flags, flag);
+      g_array_append_val (requests, request);
+      if (category_col)
+        {
+          const char *c = sqlite3_column_type (st, k) == SQLITE_NULL ? "" : (const char *) sqlite3_column_text (st, k);
+          gpointer idx;
+          guint16 ci;
+          if (!g_hash_table_lookup_extended (cat_index, c, NULL, &idx))
+            {
+              if (cat_names->len == DLEN_REPLAY_MAX_CATEGORIES)
+                c = "(other)";
+              if (!g_hash_table_lookup_extended (cat_index, c, NULL, &idx))
+                {
+                  idx = GUINT_TO_POINTER (cat_names->len);
+                  g_hash_table_insert (cat_index, g_strdup (c), idx);
+                  g_ptr_array_add (cat_names, g_strdup (c));
+                }
+            }
+          ci = (guint16) GPOINTER_TO_UINT (idx);
+          g_array_append_val (cats, ci);
+        }
+    }
+  if (rc != SQLITE_DONE)
+    return sql_error (store, error, "cannot read the cached predictions"), NULL;
+  set->n_rows = requests->len;
+  if (set->n_rows == 0)
+    {
+      g_set_error (error, DLEN_ERROR, DLEN_ERROR_DATA,
+                   "%s: model %" G_GINT64_FORMAT " has no cached predictions%s; run 'dlen predict %s --model %" G_GINT64_FORMAT
+                   " --no-csv' first", dlen_store_path (store), o->model_id, o->all_rows ? "" : " on its test split",
+                   dlen_store_path (store), o->model_id);
+      return NULL;
+    }
+  d = (DlenReplayData) { set->n_rows, set->n_signals, (const float *) signals->data, set->n_targets,
+                         (const float *) outcomes->data, (const uint64_t *) requests->data,
+                         (const uint8_t *) flags->data, category_col ? (const uint16_t *) cats->data : NULL };
+  set->replay = dlen_replay_new (&d);
+  if (!set->replay)
+    {
+      dlen_set_error_from_status (error, DLEN_STATUS_DATA, "replay");
+      return NULL;
+    }
+  if (category_col)
+    {
+      g_ptr_array_add (cat_names, NULL);
+      set->n_categories = cat_names->len - 1;
+      set->categories = (char **) g_ptr_array_free (g_steal_pointer (&cat_names), FALSE);
+    }
+  return g_steal_pointer (&set);
+}
+
+static gboolean
+engagement_target (const char *name)
+{
+  static const char *const engaged[] = { "click", "is_click", "long_view", "like", "share", "follow", "forward",
+                                         "comment", NULL };
+  return g_strv_contains (engaged, name);
+}
+
+gboolean
+dlen_replay_set_preset (const DlenReplaySet *set, const char *preset, float *w)
+{
+  gboolean with = g_strcmp0 (preset, "with-emotion") == 0, without = g_strcmp0 (preset, "no-emotion") == 0;
+  gboolean engagement = g_strcmp0 (preset, "engagement-only") == 0;
+  if (!with && !without && !engagement)
+    return FALSE;
+  for (guint t = 0; t < set->n_targets; t++)
+    {
+      const char *name = set->names[t];
+      if (set->kind[t] == DLEN_TARGET_DURATION)
+        w[t] = 0.2f;
+      else if (engagement)
+        w[t] = g_str_equal (name, "click") || g_str_equal (name, "long_view") ? 1.0f : 0.0f;
+      else if (set->polarity[t] == DLEN_POLARITY_NEGATIVE)
+        w[t] = -1.0f;
+      else
+        w[t] = engagement_target (name) ? 1.0f : 0.0f;
+    }
+  if (set->has_emotion)
+    w[set->n_targets] = with ? 1.0f : 0.0f;
+  return TRUE;
+}
+
+gboolean
+dlen_replay_set_parse_weights (const DlenReplaySet *set, const char *text, float *w, GError **error)
+{
+  g_auto (GStrv) parts = g_strsplit (text, ",", -1);
+  gboolean named = strchr (text, '=') != NULL;
+  guint n = g_strv_length (parts);
+  if (!named && n != set->n_signals)
+    {
+      g_set_error (error, DLEN_ERROR, DLEN_ERROR_INVALID, "--weights needs %u numbers (one per target, then the emotion), not %u",
+                   set->n_signals, n);
+      return FALSE;
+    }
+  if (named)
+    memset (w, 0, set->n_signals * sizeof (float));
+  for (guint i = 0; i < n; i++)
+    {
+      char *value = parts[i], *end;
+      double v;
+      guint slot = i;
+      if (named)
+        {
+          char *eq = strchr (parts[i], '=');
+          gboolean found = FALSE;
+          if (!eq)
+            {
+              g_set_error (error, DLEN_ERROR, DLEN_ERROR_INVALID, "weight '%s' is not NAME=VALUE", parts[i]);
+              return FALSE;
+            }
+          *eq = '\0';
+          value = eq + 1;
+          for (guint j = 0; j < set->n_signals; j++)
+            if (g_str_equal (set->names[j], g_strstrip (parts[i])))
+              {
+                slot = j;
+                found = TRUE;
+              }
+          if (!found)
+            {
+              g_set_error (error, DLEN_ERROR, DLEN_ERROR_INVALID, "no target or emotion named '%s'", parts[i]);
+              return FALSE;
+            }
+        }
+      v = g_ascii_strtod (value, &end);
+      if (end == value || *end || !isfinite (v))
+        {
+          g_set_error (error, DLEN_ERROR, DLEN_ERROR_INVALID, "weight '%s' is not a finite number", value);
+          return FALSE;
+        }
+      w[slot] = (float) v;
+    }
+  return TRUE;
+}
+
+static void
+json_result (GString *s, const DlenReplaySet *set, const DlenReplayResult *r)
+{
+  g_string_append_printf (s, "{\"slots\": %" G_GUINT64_FORMAT ", \"objectionable\": ", r->slots);
+  dlen_json_number (s, r->objectionable);
+  g_string_append (s, ", \"outcomes\": {");
+  for (guint t = 0; t < set->n_targets; t++)
+    {
+      if (t)
+        g_string_append (s, ", ");
+      dlen_json_string (s, set->names[t]);
+      g_string_append (s, ": ");
+      dlen_json_number (s, r->outcome[t]);
+    }
+  g_string_append (s, "}}");
+}
+
+char *
+dlen_replay_report_json (const DlenReplaySet *set, const float *w, guint k, GError **error)
+{
+  DlenReplayResult ranked, logged, baseline;
+  float base_w[DLEN_REPLAY_MAX_SIGNALS];
+  g_autoptr (GString) s = g_string_new ("{");
+  int st;
+  memcpy (base_w, w, set->n_signals * sizeof (float));
+  if (set->has_emotion)
+    base_w[set->n_targets] = 0.0f;
+  if ((st = dlen_replay_run (set->replay, w, k, &ranked)) != DLEN_STATUS_OK
+      || (st = dlen_replay_run (set->replay, NULL, k, &logged)) != DLEN_STATUS_OK
+      || (st = dlen_replay_run (set->replay, base_w, k, &baseline)) != DLEN_STATUS_OK)
+    {
+      dlen_set_error_from_status (error, st, "replay");
+      return NULL;
+    }
+  g_string_append_printf (s, "\"model_id\": %" G_GINT64_FORMAT ", \"k\": %u, \"rows\": %" G_GSIZE_FORMAT
+                             ", \"requests\": %" G_GSIZE_FORMAT ", \"split_date\": %d, \"test_split_only\": %s"
+                             ", \"objectionable_rule\": \"%s\", \"weights\": {",
+                          set->options.model_id, k, set->n_rows, dlen_replay_n_requests (set->replay), set->split_day,
+                          set->options.all_rows ? "false" : "true", dlen_objectionable_rule_to_string (set->options.rule));
+  for (guint j = 0; j < set->n_signals; j++)
+    {
+      if (j)
+        g_string_append (s, ", ");
+      dlen_json_string (s, set->names[j]);
+      g_string_append (s, ": ");
+      dlen_json_number (s, w[j]);
+    }
+  g_string_append (s, "}, \"ranked\": ");
+  json_result (s, set, &ranked);
+  g_string_append (s, ", \"logged\": ");
+  json_result (s, set, &logged);
+  g_string_append (s, ", \"baseline\": ");
+  json_result (s, set, &baseline);
+  g_string_append (s, ", \"delta_vs_baseline\": {\"objectionable\": ");
+  dlen_json_number (s, ranked.objectionable - baseline.objectionable);
+  for (guint t = 0; t < set->n_targets; t++)
+    {
+      g_string_append (s, ", ");
+      dlen_json_string (s, set->names[t]);
+      g_string_append (s, ": ");
+      dlen_json_number (s, ranked.outcome[t] - baseline.outcome[t]);
+    }
+  g_string_append (s, "}, \"categories\": [");
+  for (guint c = 0; c < set->n_categories; c++)
+    {
+      if (c)
+        g_string_append (s, ", ");
+      g_string_append (s, "{\"category\": ");
+      dlen_json_string (s, set->categories[c]);
+      g_string_append_printf (s, ", \"slots\": %" G_GUINT64_FORMAT ", \"baseline_slots\": %" G_GUINT64_FORMAT
+                                 ", \"objectionable_slots\": %" G_GUINT64_FORMAT "}",
+                              ranked.category_slots[c], baseline.category_slots[c], ranked.category_objectionable[c]);
+    }
+  g_string_append (s, "]}");
+  return g_string_free (g_steal_pointer (&s), FALSE);
+}
