@@ -411,3 +411,111 @@ dlen_replay_report_json (const DlenReplaySet *set, const float *w, guint k, GErr
   g_string_append (s, "]}");
   return g_string_free (g_steal_pointer (&s), FALSE);
 }
+
+char *
+dlen_trajectory_json (DlenStore *store, gint64 model_id, const char *user, guint smooth, GError **error)
+{
+  sqlite3 *db = dlen_store_db (store);
+  g_autoptr (DlenModel) model = dlen_store_load_model (store, model_id, error);
+  g_autoptr (sqlite3_stmt) st = NULL;
+  g_autoptr (GString) sql = g_string_new (NULL), pos = g_string_new ("0"), neg = g_string_new ("0");
+  g_autoptr (GString) out = NULL;
+  g_autofree double *window = NULL;
+  g_autofree char *category_expr = NULL;
+  gint64 category_col = 0, prev_session = G_MININT64;
+  const DlenSchema *schema;
+  double sum = 0;
+  guint n = 0, width;
+  int rc;
+
+  if (!model)
+    return NULL;
+  if (dlen_model_config (model)->arch != DLEN_ARCH_DLEN)
+    {
+      g_set_error (error, DLEN_ERROR, DLEN_ERROR_INVALID, "model %" G_GINT64_FORMAT " is %s: trajectories need a DLEN model",
+                   model_id, dlen_arch_to_string (dlen_model_config (model)->arch));
+      return NULL;
+    }
+  schema = dlen_model_schema (model);
+  width = schema->n_targets + 1;
+  if (sqlite3_prepare_v2 (db, "SELECT id, kind, name FROM fields", -1, &st, NULL) != SQLITE_OK)
+    return sql_error (store, error, "cannot read the fields"), NULL;
+  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+    {
+      const char *kind = (const char *) sqlite3_column_text (st, 1), *name = (const char *) sqlite3_column_text (st, 2);
+      gint64 id = sqlite3_column_int64 (st, 0);
+      if (g_str_equal (kind, "category") && g_str_equal (name, "category"))
+        category_col = id;
+      for (guint t = 0; t < schema->n_targets; t++)
+        if (g_str_equal (kind, "target") && g_str_equal (name, schema->targets[t].name)
+            && schema->targets[t].kind == DLEN_TARGET_BINARY)
+          {
+            if (schema->targets[t].polarity == DLEN_POLARITY_NEGATIVE)
+              g_string_append_printf (neg, " OR i.f%" G_GINT64_FORMAT " = 1", id);
+            else if (schema->targets[t].weak_source)
+              g_string_append_printf (pos, " OR i.f%" G_GINT64_FORMAT " = 1", id);
+          }
+    }
+  g_clear_pointer (&st, sqlite3_finalize);
+  category_expr = category_col ? g_strdup_printf ("i.f%" G_GINT64_FORMAT, category_col) : g_strdup ("NULL");
+  g_string_printf (sql, "SELECT i.time_ms, i.session, it.key, (%s), (%s), p.p, %s FROM impressions i"
+                        " JOIN users u ON u.id = i.user_id LEFT JOIN items it ON it.id = i.item_id"
+                        " JOIN predictions p ON p.impression_id = i.id AND p.model_id = ?"
+                        " WHERE u.key = ? ORDER BY i.time_ms, i.id",
+                   pos->str, neg->str, category_expr);
+  if (sqlite3_prepare_v2 (db, sql->str, -1, &st, NULL) != SQLITE_OK)
+    return sql_error (store, error, "cannot read the trajectory"), NULL;
+  sqlite3_bind_int64 (st, 1, model_id);
+  sqlite3_bind_text (st, 2, user, -1, SQLITE_STATIC);
+  smooth = MAX (smooth, 1u);
+  window = g_new0 (double, smooth);
+  out = g_string_new ("{\"user\": ");
+  dlen_json_string (out, user);
+  g_string_append_printf (out, ", \"model_id\": %" G_GINT64_FORMAT ", \"smooth\": %u, \"points\": [", model_id, smooth);
+  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+    {
+      const float *p = sqlite3_column_blob (st, 5);
+      gint64 session = sqlite3_column_int64 (st, 1);
+      double pe;
+      if (sqlite3_column_bytes (st, 5) != (int) (width * sizeof (float)))
+        continue;
+      pe = p[schema->n_targets];
+      /* Trailing mean over the last @smooth impressions (fewer at the start). */
+      sum += pe - window[n % smooth];
+      window[n % smooth] = pe;
+      n++;
+      g_string_append_printf (out, "%s{\"time_ms\": %" G_GINT64_FORMAT ", \"p_e\": ", n > 1 ? ", " : "",
+                              (gint64) sqlite3_column_int64 (st, 0));
+      dlen_json_number (out, pe);
+      g_string_append (out, ", \"smoothed\": ");
+      dlen_json_number (out, sum / MIN (n, smooth));
+      g_string_append_printf (out, ", \"session\": %" G_GINT64_FORMAT ", \"session_start\": %s, \"item\": ", session,
+                              session != prev_session ? "true" : "false");
+      dlen_json_string (out, sqlite3_column_text (st, 2) ? (const char *) sqlite3_column_text (st, 2) : "");
+      g_string_append (out, ", \"category\": ");
+      dlen_json_string (out, sqlite3_column_text (st, 6) ? (const char *) sqlite3_column_text (st, 6) : "");
+      g_string_append_printf (out, ", \"positive\": %s, \"negative\": %s, \"predictions\": {",
+                              sqlite3_column_int (st, 3) ? "true" : "false", sqlite3_column_int (st, 4) ? "true" : "false");
+      for (guint t = 0; t < schema->n_targets; t++)
+        {
+          if (t)
+            g_string_append (out, ", ");
+          dlen_json_string (out, schema->targets[t].name);
+          g_string_append (out, ": ");
+          dlen_json_number (out, p[t]);
+        }
+      g_string_append (out, "}}");
+      prev_session = session;
+    }
+  if (rc != SQLITE_DONE)
+    return sql_error (store, error, "cannot read the trajectory"), NULL;
+  if (n == 0)
+    {
+      g_set_error (error, DLEN_ERROR, DLEN_ERROR_DATA,
+                   "no cached predictions of model %" G_GINT64_FORMAT " for user '%s' (unknown user, or run 'dlen predict "
+                   "PROJECT --model %" G_GINT64_FORMAT " --no-csv' first)", model_id, user, model_id);
+      return NULL;
+    }
+  g_string_append (out, "]}");
+  return g_string_free (g_steal_pointer (&out), FALSE);
+}

@@ -61,4 +61,11 @@ gboolean dlen_replay_set_parse_weights (const DlenReplaySet *set, const char *te
  * weights with the emotion's set to 0), deltas against the baseline, and per-category slots. */
 char *dlen_replay_report_json (const DlenReplaySet *set, const float *weights, guint k, GError **error);
 
+/* One user's emotion over time under a model (cached predictions): time, p_e, the trailing
+ * mean of p_e over @smooth impressions, session, item, category, positive actions (weak-positive
+ * targets) and negative feedback, and every prediction. As JSON:
+ * {"user", "model_id", "points": [{"time_ms", "p_e", "smoothed", "session", "session_start",
+ *   "item", "category", "positive", "negative", "predictions": {target: p}}]}. */
+char *dlen_trajectory_json (DlenStore *store, gint64 model_id, const char *user, guint smooth, GError **error);
+
 G_END_DECLS

@@ -905,6 +905,46 @@ cmd_replay (int argc, char **argv)
   return EXIT_OK;
 }
 
+static int
+cmd_trajectory (int argc, char **argv)
+{
+  gint64 model_id = 0;
+  char *user = NULL;
+  int smooth = 10;
+  gboolean json = FALSE;
+  GOptionEntry entries[] = {
+    { "model", 0, 0, G_OPTION_ARG_INT64, &model_id, "A DLEN model with cached predictions (required)", "ID" },
+    { "user", 'u', 0, G_OPTION_ARG_STRING, &user, "The user id as in the log (required)", "USER" },
+    { "smooth", 0, 0, G_OPTION_ARG_INT, &smooth, "Impressions in the trailing mean (default 10)", "N" },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print one JSON object on stdout (the series the chart shows)", NULL },
+    { NULL }
+  };
+  g_autoptr (GOptionContext) ctx = g_option_context_new ("PROJECT - one user's latent emotion over time");
+  g_autoptr (GError) error = NULL;
+  g_autoptr (DlenStore) store = NULL;
+  g_autofree char *text = NULL;
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  g_option_context_set_description (ctx, EXIT_CODES_HELP);
+  if (!g_option_context_parse (ctx, &argc, &argv, &error))
+    return usage_error (ctx, "%s", error->message);
+  if (argc != 2 || model_id <= 0 || !user || smooth < 1)
+    return usage_error (ctx, "trajectory needs a PROJECT, --model ID and --user USER (and --smooth >= 1)");
+  store = dlen_store_open (argv[1], FALSE, &error);
+  if (!store || !(text = dlen_trajectory_json (store, model_id, user, (guint) smooth, &error)))
+    return fail (g_steal_pointer (&error));
+  if (json)
+    g_print ("%s\n", text);
+  else
+    {
+      /* A compact listing of the same series. */
+      g_auto (GStrv) points = g_strsplit (text, "{\"time_ms\": ", -1);
+      g_print ("user %s under model %" G_GINT64_FORMAT ": %u impressions (--json for the full series)\n", user, model_id,
+               g_strv_length (points) - 1);
+    }
+  g_free (user);
+  return EXIT_OK;
+}
+
 /* ---- dlen import ------------------------------------------------------------------------------ */
 
 typedef struct {
@@ -1154,6 +1194,7 @@ static const struct {
   { "eval", cmd_eval, "evaluate a saved model on a log or project" },
   { "predict", cmd_predict, "write per-row predictions of a saved model as CSV" },
   { "replay", cmd_replay, "replay fusion weights over a model's cached predictions" },
+  { "trajectory", cmd_trajectory, "one user's latent emotion over time under a model" },
   { "generate", cmd_generate, "write a synthetic log with the true emotion" },
   { "info", cmd_info, "describe a model file" },
 };
