@@ -271,6 +271,71 @@ test_synthetic_generate_train (void)
   run_clear (&r);
 }
 
+static double
+member_double (JsonObject *o, const char *a, const char *b, const char *c)
+{
+  JsonObject *x = json_object_get_object_member (o, a);
+  if (c)
+    x = json_object_get_object_member (x, b);
+  return json_object_get_double_member (x, c ? c : b);
+}
+
+/* Import, train, cache predictions and replay, on the KuaiRand log: raising the emotion weight
+ * from 0 must lower objectionable exposure in the top 3 without costing more like rate than it
+ * removes exposure. */
+static void
+test_kuairand_replay (void)
+{
+  g_autofree char *log = data_path ("likehate_27k.tsv");
+  g_autofree char *project = tmp_file ("kuairand-replay.dlen", NULL);
+  g_autoptr (JsonObject) zero = NULL, two = NULL, traj = NULL;
+  Run r;
+  if (!g_file_test (log, G_FILE_TEST_EXISTS))
+    {
+      g_test_skip ("../shared/data is not present");
+      return;
+    }
+  /* A day-long session gap makes requests of up to 10 consecutive impressions of a user. */
+  r = run_dlen ("import", "--project", project, log, "--session-gap", "1440", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  run_clear (&r);
+  r = run_dlen ("train", project, "--arch", "dlen", "--seed", "1", "-q", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  run_clear (&r);
+  r = run_dlen ("predict", project, "--model", "1", "--no-csv", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  run_clear (&r);
+  r = run_dlen ("replay", project, "--model", "1", "--objectionable", "user", "--weights", "click=1,long_view=1,like=1,hate=-1,emotion=0", "--json", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  zero = parse_json (r.out);
+  run_clear (&r);
+  r = run_dlen ("replay", project, "--model", "1", "--objectionable", "user", "--weights", "click=1,long_view=1,like=1,hate=-1,emotion=2", "--json", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  two = parse_json (r.out);
+  run_clear (&r);
+  {
+    double obj0 = member_double (zero, "ranked", "objectionable", NULL), obj2 = member_double (two, "ranked", "objectionable", NULL);
+    double like0 = member_double (zero, "ranked", "outcomes", "like"), like2 = member_double (two, "ranked", "outcomes", "like");
+    g_test_message ("KuaiRand replay top 3: objectionable %.4f -> %.4f, like %.4f -> %.4f", obj0, obj2, like0, like2);
+    g_assert_cmpfloat (obj2, <, obj0);
+    g_assert_cmpfloat (like0 - like2, <=, obj0 - obj2);
+    /* With w_e = 0 the ranking is the baseline's exactly. */
+    g_assert_cmpfloat (member_double (zero, "delta_vs_baseline", "objectionable", NULL), ==, 0.0);
+  }
+  r = run_dlen ("trajectory", project, "--model", "1", "--user", "111", "--json", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  traj = parse_json (r.out);
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (traj, "points")), >, 10);
+  run_clear (&r);
+  r = run_dlen ("replay", project, "--model", "9", NULL);
+  g_assert_cmpint (r.status, ==, 3);
+  run_clear (&r);
+  r = run_dlen ("replay", project, "--model", "1", "--weights", "1,2", NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  g_assert_nonnull (strstr (r.err, "needs 10 numbers"));
+  run_clear (&r);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -281,6 +346,7 @@ main (int argc, char **argv)
   g_test_add_func ("/dlen/cli/bad-files", test_bad_files);
   g_test_add_func ("/dlen/cli/kuairand", test_kuairand);
   g_test_add_func ("/dlen/cli/synthetic", test_synthetic_generate_train);
+  g_test_add_func ("/dlen/cli/kuairand-replay", test_kuairand_replay);
   rc = g_test_run ();
   {
     g_autoptr (GDir) d = g_dir_open (tmpdir, 0, NULL);
