@@ -8,7 +8,9 @@ struct _DlenJob {
   DlenJobFunc func;
   gpointer data;
   GDestroyNotify destroy;
-  GCancellable *cancellable;
+  GCancellable *cancellable;      /* this run's own: dlen_job_cancel() stops this job only */
+  GCancellable *parent;           /* the caller's, which cancels ours (e.g. a window's jobs) */
+  gulong parent_handler;
   GMainContext *context;
 
   /* Shared with the worker, under lock. */
@@ -44,6 +46,7 @@ dlen_job_finalize (GObject *object)
   g_free (self->pending_message);
   g_queue_clear_full (&self->events, (GDestroyNotify) g_variant_unref);
   g_clear_object (&self->cancellable);
+  g_clear_object (&self->parent);
   if (self->context)
     g_main_context_unref (self->context);
   g_mutex_clear (&self->lock);
@@ -207,6 +210,12 @@ job_done (GObject *source, GAsyncResult *result, gpointer user_data)
   GTask *outer = user_data;
   DlenJob *self = DLEN_JOB (source);
   GError *error = NULL;
+  if (self->parent)
+    {
+      g_cancellable_disconnect (self->parent, self->parent_handler);
+      self->parent_handler = 0;
+      g_clear_object (&self->parent);
+    }
   /* Deliver what the worker published last before saying the job ended. */
   publish (self);
   set_running (self, FALSE);
@@ -217,6 +226,12 @@ job_done (GObject *source, GAsyncResult *result, gpointer user_data)
   g_object_unref (outer);
 }
 
+static void
+cancel_own (GCancellable *parent, gpointer own)
+{
+  g_cancellable_cancel (own);
+}
+
 void
 dlen_job_run_async (DlenJob *self, GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
 {
@@ -224,7 +239,15 @@ dlen_job_run_async (DlenJob *self, GCancellable *cancellable, GAsyncReadyCallbac
   GTask *inner;
   g_return_if_fail (!self->running);
   g_clear_object (&self->cancellable);
-  self->cancellable = cancellable ? g_object_ref (cancellable) : g_cancellable_new ();
+  /* The job gets its own cancellable, cancelled with the caller's: cancelling one job must not
+   * cancel the shared one (a window's), which would stop its other and later jobs too. */
+  self->cancellable = g_cancellable_new ();
+  if (cancellable)
+    {
+      self->parent = g_object_ref (cancellable);
+      self->parent_handler = g_cancellable_connect (cancellable, G_CALLBACK (cancel_own),
+                                                    self->cancellable, NULL);
+    }
   self->context = g_main_context_ref_thread_default ();
   self->started_us = g_get_monotonic_time ();
   set_running (self, TRUE);

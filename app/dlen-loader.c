@@ -1,4 +1,5 @@
 /* dlen-loader.c: impression logs (CSV/TSV) to engine datasets via presets or column roles. */
+#include <float.h>
 #include <math.h>
 #include <string.h>
 #include "dlen-csv.h"
@@ -530,6 +531,9 @@ convert_record (const Plan *p, const char *const *f, GHashTable *join_rows, Dlen
         rec->num[j] = NAN;
       else if (!parse_number (val, &v))
         return row_fail (e, p->num_join[j] >= 0 ? p->user_col : p->num_col[j], "'%s' is not a finite number", val);
+      else if (fabs (v) > FLT_MAX)
+        /* Finite as a double but infinite as the engine's float: the dataset would refuse it. */
+        return row_fail (e, p->num_join[j] >= 0 ? p->user_col : p->num_col[j], "'%s' is too large for a float", val);
       else
         rec->num[j] = (float) v;
     }
@@ -560,6 +564,8 @@ convert_record (const Plan *p, const char *const *f, GHashTable *join_rows, Dlen
         case Y_SECONDS:
           if (v < 0)
             return row_fail (e, col, "negative duration '%s'", val);
+          if ((p->tgt_x[t] == Y_MS ? v / 1000.0 : v) > FLT_MAX)
+            return row_fail (e, col, "duration '%s' is too large for a float", val);
           rec->lab[t] = (float) (p->tgt_x[t] == Y_MS ? v / 1000.0 : v);
           break;
         }
