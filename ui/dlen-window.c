@@ -14,6 +14,7 @@ struct _DlenWindow {
   AdwToastOverlay *toast_overlay;
   AdwViewStack *stack;
   AdwViewSwitcherTitle *switcher_title;
+  AdwViewSwitcherBar *switcher_bar;
   DlenDataPage *data_page;
   DlenTrainPage *train_page;
   DlenModelsPage *models_page;
@@ -281,6 +282,14 @@ action_show_page (GtkWidget *widget, const char *name, GVariant *param)
   dlen_window_show_page (DLEN_WINDOW (widget), g_variant_get_string (param, NULL));
 }
 
+/* A model double-clicked on the Models page opens on the Train page (its curves and metrics). */
+static void
+on_model_activated (DlenWindow *self, gint64 model_id)
+{
+  dlen_train_page_show_model (self->train_page, model_id);
+  dlen_window_show_page (self, "train");
+}
+
 /* ---- Drag and drop --------------------------------------------------------------------------- */
 
 static gboolean
@@ -327,6 +336,15 @@ dlen_window_save_png (DlenWindow *self, const char *path, GError **error)
       g_object_unref (snapshot);
       return FALSE;
     }
+  /* The content is transparent where the window's own background shows through: paint that
+   * first, or dark-style screenshots come out as light text on nothing. */
+  {
+    GdkRGBA bg;
+G_GNUC_BEGIN_IGNORE_DEPRECATIONS
+    if (gtk_style_context_lookup_color (gtk_widget_get_style_context (GTK_WIDGET (self)), "window_bg_color", &bg))
+      gtk_snapshot_append_color (snapshot, &bg, &GRAPHENE_RECT_INIT (0, 0, w, h));
+G_GNUC_END_IGNORE_DEPRECATIONS
+  }
   gdk_paintable_snapshot (paintable, snapshot, w, h);
   node = gtk_snapshot_free_to_node (snapshot);
   if (!node)
@@ -366,6 +384,12 @@ dlen_window_dispose (GObject *object)
   DlenWindow *self = DLEN_WINDOW (object);
   if (self->cancellable)
     g_cancellable_cancel (self->cancellable);
+  /* Detach the switchers while the stack is alive: libadwaita 1.2 otherwise unparents their
+   * buttons twice when the stack goes first. */
+  if (self->switcher_bar)
+    adw_view_switcher_bar_set_stack (self->switcher_bar, NULL);
+  if (self->switcher_title)
+    adw_view_switcher_title_set_stack (self->switcher_title, NULL);
   gtk_widget_dispose_template (GTK_WIDGET (self), DLEN_TYPE_WINDOW);
   g_clear_object (&self->project);
   g_clear_object (&self->settings);
@@ -418,6 +442,7 @@ dlen_window_class_init (DlenWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, DlenWindow, toast_overlay);
   gtk_widget_class_bind_template_child (widget_class, DlenWindow, stack);
   gtk_widget_class_bind_template_child (widget_class, DlenWindow, switcher_title);
+  gtk_widget_class_bind_template_child (widget_class, DlenWindow, switcher_bar);
   gtk_widget_class_bind_template_child (widget_class, DlenWindow, data_page);
   gtk_widget_class_bind_template_child (widget_class, DlenWindow, train_page);
   gtk_widget_class_bind_template_child (widget_class, DlenWindow, models_page);
@@ -451,6 +476,7 @@ dlen_window_init (DlenWindow *self)
   if (g_settings_get_boolean (self->settings, "window-maximized"))
     gtk_window_maximize (GTK_WINDOW (self));
 
+  g_signal_connect_swapped (self->models_page, "model-activated", G_CALLBACK (on_model_activated), self);
   rebuild_recent_menu (self);
   g_signal_connect_object (gtk_recent_manager_get_default (), "changed", G_CALLBACK (rebuild_recent_menu), self,
                            G_CONNECT_SWAPPED);

@@ -1,0 +1,291 @@
+/* test-ui.c: the workbench window with real widgets under Xvfb: import through the Data page,
+ * train and cancel on the Train page, the Models table, a responsive main loop while jobs run,
+ * and a non-blank screenshot of every page. */
+#include <adwaita.h>
+#include <glib/gstdio.h>
+#include "dlen-data-page.h"
+#include "dlen-models-page.h"
+#include "dlen-synthetic-log.h"
+#include "dlen-train-page.h"
+#include "dlen-window.h"
+
+static char *tmpdir;
+static DlenWindow *window;
+
+/* ---- Main-loop helpers ---------------------------------------------------------------------- */
+
+static void
+iterate_until (gboolean *flag, int timeout_s)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_s * G_USEC_PER_SEC;
+  while (!*flag)
+    {
+      g_main_context_iteration (NULL, FALSE);
+      if (g_get_monotonic_time () > deadline)
+        g_error ("timed out after %d s", timeout_s);
+      g_usleep (1000);
+    }
+}
+
+static void
+iterate_for (int ms)
+{
+  gint64 until = g_get_monotonic_time () + (gint64) ms * 1000;
+  while (g_get_monotonic_time () < until)
+    {
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
+}
+
+/* Records the longest gap between two runs of a 5 ms timeout: work on the main loop shows up
+ * here as a long gap. */
+typedef struct {
+  gint64 last, max_gap;
+  guint id;
+} Heartbeat;
+
+static gboolean
+beat (gpointer data)
+{
+  Heartbeat *h = data;
+  gint64 now = g_get_monotonic_time ();
+  if (h->last && now - h->last > h->max_gap)
+    h->max_gap = now - h->last;
+  h->last = now;
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+heartbeat_start (Heartbeat *h)
+{
+  memset (h, 0, sizeof *h);
+  h->id = g_timeout_add (5, beat, h);
+}
+
+static double
+heartbeat_stop (Heartbeat *h)
+{
+  g_source_remove (h->id);
+  return h->max_gap / 1000.0;
+}
+
+/* ---- Fixtures ----------------------------------------------------------------------------- */
+
+static int
+write_row (const DlenSynthRow *row, void *fp)
+{
+  return !dlen_synthetic_log_write_row (fp, row);
+}
+
+static char *
+synthetic_log (guint64 impressions)
+{
+  char *path = g_build_filename (tmpdir, "log.tsv", NULL);
+  FILE *fp = g_fopen (path, "w");
+  DlenSynthParams sp = dlen_synth_params_default ();
+  sp.impressions = impressions;
+  sp.users = 400;
+  sp.items = 1000;
+  g_assert_nonnull (fp);
+  dlen_synthetic_log_write_header (fp);
+  g_assert_cmpint (dlen_synth_generate (&sp, write_row, fp), ==, DLEN_STATUS_OK);
+  g_assert_cmpint (fclose (fp), ==, 0);
+  return path;
+}
+
+static GtkWidget *
+find_child (GtkWidget *root, GType type)
+{
+  for (GtkWidget *c = gtk_widget_get_first_child (root); c; c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *hit;
+      if (G_TYPE_CHECK_INSTANCE_TYPE (c, type))
+        return c;
+      if ((hit = find_child (c, type)))
+        return hit;
+    }
+  return NULL;
+}
+
+static void
+on_import_finished (DlenDataPage *page, gboolean success, gpointer data)
+{
+  int *state = data;
+  *state = success ? 1 : 2;
+}
+
+typedef struct {
+  gboolean done;
+  guint outcome;
+  gint64 model_id;
+} TrainEnd;
+
+static void
+on_training_finished (DlenTrainPage *page, guint outcome, gint64 model_id, gpointer data)
+{
+  TrainEnd *e = data;
+  e->done = TRUE;
+  e->outcome = outcome;
+  e->model_id = model_id;
+}
+
+/* ---- Tests --------------------------------------------------------------------------------- */
+
+static void
+test_import (void)
+{
+  g_autofree char *log = synthetic_log (20000);
+  g_autoptr (GFile) file = g_file_new_for_path (log);
+  DlenDataPage *page = DLEN_DATA_PAGE (find_child (GTK_WIDGET (window), DLEN_TYPE_DATA_PAGE));
+  int state = 0;
+  Heartbeat hb;
+  double gap;
+  gulong id;
+
+  g_assert_nonnull (page);
+  id = g_signal_connect (page, "import-finished", G_CALLBACK (on_import_finished), &state);
+  heartbeat_start (&hb);
+  dlen_data_page_import_with_options (page, file, "synthetic", NULL, FALSE);
+  while (state == 0)
+    g_main_context_iteration (NULL, TRUE);
+  gap = heartbeat_stop (&hb);
+  g_signal_handler_disconnect (page, id);
+  g_assert_cmpint (state, ==, 1);
+  g_assert_cmpuint (g_list_model_get_n_items (dlen_data_page_get_impressions_model (page)), ==, 20000);
+  g_test_message ("longest main-loop gap while importing: %.1f ms", gap);
+  /* A worker thread does the import: the main loop keeps running (a generous bound, far below
+   * the seconds a blocking import would take). */
+  g_assert_cmpfloat (gap, <, 500.0);
+}
+
+static void
+test_train_cancel_and_models (void)
+{
+  DlenTrainPage *page = DLEN_TRAIN_PAGE (find_child (GTK_WIDGET (window), DLEN_TYPE_TRAIN_PAGE));
+  DlenModelsPage *models = DLEN_MODELS_PAGE (find_child (GTK_WIDGET (window), DLEN_TYPE_MODELS_PAGE));
+  TrainEnd end = { 0 };
+  Heartbeat hb;
+  double gap;
+  gulong id;
+
+  g_assert_nonnull (page);
+  g_assert_nonnull (models);
+  id = g_signal_connect (page, "training-finished", G_CALLBACK (on_training_finished), &end);
+
+  /* A long run, cancelled once it is under way. */
+  dlen_train_page_set_epochs (page, 40);
+  g_assert_true (dlen_train_page_start (page));
+  g_assert_true (dlen_train_page_is_running (page));
+  g_assert_false (dlen_train_page_start (page));
+  iterate_for (300);
+  dlen_train_page_cancel (page);
+  iterate_until (&end.done, 60);
+  g_assert_cmpuint (end.outcome, ==, DLEN_TRAIN_OUTCOME_CANCELLED);
+  g_assert_false (dlen_train_page_is_running (page));
+
+  /* A short run to the end, while the main loop keeps beating. */
+  memset (&end, 0, sizeof end);
+  dlen_train_page_set_epochs (page, 2);
+  dlen_train_page_set_arch (page, DLEN_ARCH_DLEN);
+  heartbeat_start (&hb);
+  g_assert_true (dlen_train_page_start (page));
+  iterate_until (&end.done, 120);
+  gap = heartbeat_stop (&hb);
+  g_assert_cmpuint (end.outcome, ==, DLEN_TRAIN_OUTCOME_DONE);
+  g_assert_cmpint (end.model_id, >, 0);
+  g_test_message ("longest main-loop gap while training: %.1f ms", gap);
+  g_assert_cmpfloat (gap, <, 500.0);
+  /* The live charts got the epochs. */
+  g_assert_cmpuint (dlen_series_model_get_n_points (dlen_train_page_get_loss_series (page)), >=, 2);
+  g_assert_cmpuint (dlen_series_model_get_n_points (dlen_train_page_get_auc_series (page)), >=, 2);
+
+  iterate_for (200);
+  g_assert_cmpuint (dlen_models_page_get_n_models (models), >=, 1);
+  g_signal_handler_disconnect (page, id);
+}
+
+/* Distinct colours in a PNG: a blank or single-colour render has a handful. */
+static guint
+distinct_colours (const char *path)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GdkTexture) texture = gdk_texture_new_from_filename (path, &error);
+  g_autoptr (GHashTable) seen = g_hash_table_new (g_direct_hash, g_direct_equal);
+  g_autofree guchar *pixels = NULL;
+  int w, h;
+  g_assert_no_error (error);
+  w = gdk_texture_get_width (texture);
+  h = gdk_texture_get_height (texture);
+  g_assert_cmpint (w, >=, 1200);
+  g_assert_cmpint (h, >=, 700);
+  pixels = g_malloc ((gsize) w * h * 4);
+  gdk_texture_download (texture, pixels, (gsize) w * 4);
+  for (int i = 0; i < w * h; i += 7)
+    {
+      guint32 px;
+      memcpy (&px, pixels + (gsize) i * 4, 4);
+      g_hash_table_add (seen, GUINT_TO_POINTER (px));
+    }
+  return g_hash_table_size (seen);
+}
+
+static void
+test_screenshots (void)
+{
+  static const char *const pages[] = { "data", "train", "models", "emotions", "fusion" };
+  const char *dir = g_getenv ("G_TEST_BUILDDIR");
+  g_autofree char *shots = g_build_filename (dir ? dir : tmpdir, "screenshots", NULL);
+  g_mkdir_with_parents (shots, 0755);
+  for (guint i = 0; i < G_N_ELEMENTS (pages); i++)
+    {
+      g_autofree char *name = g_strdup_printf ("%s.png", pages[i]);
+      g_autofree char *path = g_build_filename (shots, name, NULL);
+      g_autoptr (GError) error = NULL;
+      guint colours;
+      g_assert_true (dlen_window_show_page (window, pages[i]));
+      iterate_for (300);
+      g_assert_true (dlen_window_save_png (window, path, &error));
+      g_assert_no_error (error);
+      colours = distinct_colours (path);
+      g_test_message ("%s: %u colours", path, colours);
+      g_assert_cmpuint (colours, >, 30);
+    }
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autofree char *project_path = NULL;
+  g_autoptr (DlenProject) project = NULL;
+  g_autoptr (GError) error = NULL;
+  int rc;
+
+  tmpdir = g_dir_make_tmp ("dlen-ui-XXXXXX", NULL);
+  g_setenv ("XDG_DATA_HOME", tmpdir, TRUE);
+  g_setenv ("GSK_RENDERER", "cairo", TRUE);
+  gtk_test_init (&argc, &argv, NULL);
+  adw_init ();
+  {
+    g_autoptr (GtkCssProvider) css = gtk_css_provider_new ();
+    gtk_css_provider_load_from_resource (css, "/org/dlen/Workbench/style.css");
+    gtk_style_context_add_provider_for_display (gdk_display_get_default (), GTK_STYLE_PROVIDER (css),
+                                                GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
+  }
+  window = g_object_ref_sink (dlen_window_new (NULL));
+  gtk_window_set_default_size (GTK_WINDOW (window), 1280, 800);
+  gtk_window_present (GTK_WINDOW (window));
+  project_path = g_build_filename (tmpdir, "ui.dlen", NULL);
+  project = dlen_project_open (project_path, TRUE, &error);
+  g_assert_no_error (error);
+  dlen_window_set_project (window, project);
+  iterate_for (200);
+
+  g_test_add_func ("/dlen/ui/import", test_import);
+  g_test_add_func ("/dlen/ui/train-cancel-models", test_train_cancel_and_models);
+  g_test_add_func ("/dlen/ui/screenshots", test_screenshots);
+  rc = g_test_run ();
+  gtk_window_destroy (GTK_WINDOW (window));
+  g_object_unref (window);
+  return rc;
+}
