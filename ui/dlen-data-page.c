@@ -1218,7 +1218,7 @@ build_maps (DlenDataPage *self)
 }
 
 static void
-update_preset_subtitle (DlenDataPage *self)
+update_preset_details (DlenDataPage *self)
 {
   guint p = selected_preset (self);
   g_autofree char *subtitle = NULL;
@@ -1250,7 +1250,7 @@ update_mapping_status (DlenDataPage *self)
   gboolean generic = selected_preset (self) == PRESET_GENERIC;
 
   gtk_widget_set_visible (GTK_WIDGET (self->mapping_group), generic);
-  update_preset_subtitle (self);
+  update_preset_details (self);
   if (!generic)
     {
       gtk_label_set_text (self->mapping_status, "");
@@ -1395,10 +1395,14 @@ load_preview (DlenDataPage *self, const char *path, GError **error)
   size = g_format_size (dlen_csv_reader_size (reader));
   delim = dlen_csv_reader_delimiter (reader);
   more = n_columns > shown_columns ? g_strdup_printf (" and %u columns", shown_columns) : g_strdup ("");
-  details = g_strdup_printf ("%s · %u columns, %s-separated · the first %u rows%s",
-                             size, n_columns,
-                             delim == '\t' ? "tab" : delim == ',' ? "comma" : delim == ';' ? "semicolon" : "bar",
-                             rows->len, more);
+  if (rows->len)
+    details = g_strdup_printf ("%s · %u columns, %s-separated · the first %u %s%s%s",
+                               size, n_columns,
+                               delim == '\t' ? "tab" : delim == ',' ? "comma" : delim == ';' ? "semicolon" : "bar",
+                               rows->len, rows->len == 1 ? "row" : "rows", more,
+                               n_columns > MAPPING_MAX_COLUMNS ? "; the role editor lists the first 256 columns" : "");
+  else
+    details = g_strdup_printf ("%s · %u columns · no readable rows after the header", size, n_columns);
   gtk_label_set_text (self->preview_title, base);
   gtk_label_set_text (self->preview_details, details);
   if (bad)
@@ -1526,7 +1530,8 @@ static void
 import_done (GObject *source, GAsyncResult *result, gpointer data)
 {
   DlenDataPage *self = data;
-  DlenJob *job = DLEN_JOB (source);
+  /* Our reference: the page drops its own below, and the report lives in the job's data. */
+  g_autoptr (DlenJob) job = g_object_ref (DLEN_JOB (source));
   ImportTask *t = g_object_get_data (G_OBJECT (job), "dlen-import-task");
   g_autoptr (GError) error = NULL;
   g_autoptr (DlenProject) project = g_steal_pointer (&self->import_project);
