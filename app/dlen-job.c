@@ -237,6 +237,7 @@ dlen_job_run_async (DlenJob *self, GCancellable *cancellable, GAsyncReadyCallbac
 {
   GTask *outer = g_task_new (self, cancellable, callback, user_data);
   GTask *inner;
+  g_task_set_check_cancellable (outer, FALSE);
   g_return_if_fail (!self->running);
   g_clear_object (&self->cancellable);
   /* The job gets its own cancellable, cancelled with the caller's: cancelling one job must not
@@ -253,6 +254,8 @@ dlen_job_run_async (DlenJob *self, GCancellable *cancellable, GAsyncReadyCallbac
   set_running (self, TRUE);
   inner = g_task_new (self, self->cancellable, job_done, outer);
   g_task_set_return_on_cancel (inner, FALSE);
+  /* The worker decides the outcome: one that stored its best epoch on cancel returns TRUE. */
+  g_task_set_check_cancellable (inner, FALSE);
   g_task_run_in_thread (inner, run_in_thread);
   g_object_unref (inner);
 }

@@ -395,7 +395,6 @@ on_arch_changed (DlenTrainPage *self)
   gtk_widget_set_sensitive (GTK_WIDGET (self->shared_row), arch != DLEN_ARCH_SHARED_BOTTOM);
   gtk_widget_set_sensitive (GTK_WIDGET (self->task_row), ple);
   gtk_widget_set_sensitive (GTK_WIDGET (self->levels_row), ple);
-  gtk_widget_set_sensitive (GTK_WIDGET (self->weak_spin), TRUE);
 }
 
 void
@@ -845,7 +844,8 @@ static void
 train_done (GObject *source, GAsyncResult *res, gpointer user_data)
 {
   DlenTrainPage *self = user_data;
-  DlenJob *job = DLEN_JOB (source);
+  /* The job owns @t: keep it alive to the end of this function. */
+  g_autoptr (DlenJob) job = g_object_ref (DLEN_JOB (source));
   TrainJob *t = self->train;
   DlenWindow *window = dlen_window_of (GTK_WIDGET (self));
   g_autoptr (GError) error = NULL;
