@@ -15,6 +15,9 @@ struct _DlenApplication {
   char *page;
   gboolean pending_demo;      /* the screenshot waits for the demo project */
   gboolean first_frame_seen;
+  gint64 capture_frame;       /* the frame after which the window is captured ... */
+  gint64 capture_after_us;    /* ... and not before this time */
+  AdwToast *preparing;        /* the "preparing the demo" toast, dismissed when it is ready */
 };
 
 G_DEFINE_FINAL_TYPE (DlenApplication, dlen_application, ADW_TYPE_APPLICATION)
@@ -50,12 +53,27 @@ static gboolean
 on_tick (GtkWidget *widget, GdkFrameClock *clock, gpointer user_data)
 {
   DlenApplication *self = user_data;
-  /* The second frame: layout and the first paint are done. */
-  if (gdk_frame_clock_get_frame_counter (clock) < 2)
+  /* Ten frames and a quarter second after the request: a freshly opened project lays out its
+   * pages over several frames, and a capture any earlier can catch the window between them. */
+  if (self->capture_frame < 0)
+    {
+      self->capture_frame = gdk_frame_clock_get_frame_counter (clock) + 10;
+      self->capture_after_us = g_get_monotonic_time () + 250000;
+    }
+  if (gdk_frame_clock_get_frame_counter (clock) < self->capture_frame || g_get_monotonic_time () < self->capture_after_us)
     return G_SOURCE_CONTINUE;
   self->first_frame_seen = TRUE;
   finish_startup (self, DLEN_WINDOW (widget));
   return G_SOURCE_REMOVE;
+}
+
+/* Captures (or quits) once the window has drawn its current content. */
+static void
+schedule_capture (DlenApplication *self, DlenWindow *window)
+{
+  self->capture_frame = -1;
+  gtk_widget_add_tick_callback (GTK_WIDGET (window), on_tick, self, NULL);
+  gtk_widget_queue_draw (GTK_WIDGET (window));
 }
 
 static void
@@ -66,6 +84,9 @@ demo_ready (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autoptr (GError) error = NULL;
   g_autofree char *path = dlen_demo_project_path ();
   self->pending_demo = FALSE;
+  if (self->preparing)
+    adw_toast_dismiss (self->preparing);
+  g_clear_object (&self->preparing);
   if (!dlen_job_run_finish (DLEN_JOB (source), result, &error))
     dlen_window_show_error (window, "Cannot Prepare the Demo Project", error);
   else if (dlen_window_open_path (window, path, FALSE))
@@ -79,7 +100,8 @@ demo_ready (GObject *source, GAsyncResult *result, gpointer user_data)
     }
   if (self->page)
     dlen_window_show_page (window, self->page);
-  finish_startup (self, window);
+  if (self->screenshot || self->exit_after_startup)
+    schedule_capture (self, window);
   g_object_unref (window);
 }
 
@@ -95,7 +117,8 @@ open_demo (DlenApplication *self, DlenWindow *window)
     }
   self->pending_demo = TRUE;
   job = dlen_demo_job_new (path);
-  dlen_window_toast (window, "Preparing the demo project: a synthetic log and a small DLEN model…");
+  self->preparing = g_object_ref (dlen_window_toast (window, "Preparing the demo project: a synthetic log and a small DLEN model…"));
+  adw_toast_set_timeout (self->preparing, 0);
   dlen_window_run_job (window, job, demo_ready, g_object_ref (window));
 }
 
@@ -104,9 +127,9 @@ present (DlenApplication *self, DlenWindow *window)
 {
   if (self->page && !dlen_window_show_page (window, self->page))
     g_printerr ("dlen-workbench: unknown page '%s' (data, train, models, emotions, fusion)\n", self->page);
-  if (self->screenshot || self->exit_after_startup)
-    gtk_widget_add_tick_callback (GTK_WIDGET (window), on_tick, self, NULL);
   gtk_window_present (GTK_WINDOW (window));
+  if ((self->screenshot || self->exit_after_startup) && !self->pending_demo)
+    schedule_capture (self, window);
 }
 
 static void

@@ -49,12 +49,13 @@ DlenProject *dlen_window_get_project (DlenWindow *self) { return self->project; 
 GCancellable *dlen_window_get_cancellable (DlenWindow *self) { return self->cancellable; }
 guint dlen_window_n_running_jobs (DlenWindow *self) { return self->running_jobs; }
 
-void
+AdwToast *
 dlen_window_toast (DlenWindow *self, const char *message)
 {
   AdwToast *toast = adw_toast_new (message);
   adw_toast_set_timeout (toast, 4);
   adw_toast_overlay_add_toast (self->toast_overlay, toast);
+  return toast;
 }
 
 void

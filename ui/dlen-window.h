@@ -28,7 +28,8 @@ void dlen_window_run_job (DlenWindow *window, DlenJob *job, GAsyncReadyCallback 
 GCancellable *dlen_window_get_cancellable (DlenWindow *window);
 guint dlen_window_n_running_jobs (DlenWindow *window);
 
-void dlen_window_toast (DlenWindow *window, const char *message);
+/* Shows a toast; returns it (owned by the overlay) so that a caller may dismiss it early. */
+AdwToast *dlen_window_toast (DlenWindow *window, const char *message);
 /* Shows an error with its reason in a dialog. */
 void dlen_window_show_error (DlenWindow *window, const char *title, const GError *error);
 
