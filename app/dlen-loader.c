@@ -409,16 +409,51 @@ plan_generic (Plan *p, DlenCsvReader *r, const char *path, const char *const *ma
 
 /* ---- Row conversion ---------------------------------------------------------------------- */
 
+/* Plain decimals ("1", "-3", "1704145514328", "0.15774") with at most 15 significant digits
+ * and 22 decimals: the digits make an integer M < 2^53 and the value is M / 10^k, one IEEE
+ * division of two exact doubles, so it is correctly rounded: the very double strtod returns,
+ * without its cost (most of a log's fields are such numbers). FALSE for anything else
+ * (exponents, hex, inf/nan, longer numbers, stray text), which goes to strtod. */
+static gboolean
+parse_plain_decimal (const char *s, const char **end, double *out)
+{
+  static const double pow10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12,
+                                  1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22 };
+  gboolean negative = *s == '-';
+  guint64 m = 0;
+  int digits = 0, significant = 0, decimals = 0;
+  double v;
+  if (*s == '-' || *s == '+')
+    s++;
+  for (; g_ascii_isdigit (*s); s++, digits++)
+    if ((m = m * 10 + (guint64) (*s - '0')) != 0)
+      significant++;
+  if (*s == '.')
+    for (s++; g_ascii_isdigit (*s); s++, digits++, decimals++)
+      if ((m = m * 10 + (guint64) (*s - '0')) != 0)
+        significant++;
+  if (digits == 0 || significant > 15 || decimals >= (int) G_N_ELEMENTS (pow10) || (*s != '\0' && *s != ' '))
+    return FALSE;
+  v = decimals ? (double) m / pow10[decimals] : (double) m;
+  *out = negative ? -v : v;
+  *end = s;
+  return TRUE;
+}
+
 static gboolean
 parse_number (const char *s, double *out)
 {
   char *end;
+  const char *plain_end;
   double v;
   while (*s == ' ')
     s++;
   if (!*s)
     return FALSE;
-  v = g_ascii_strtod (s, &end);
+  if (parse_plain_decimal (s, &plain_end, &v))
+    end = (char *) plain_end;
+  else
+    v = g_ascii_strtod (s, &end);
   while (*end == ' ')
     end++;
   if (*end || !isfinite (v))
@@ -441,6 +476,23 @@ row_fail (RowError *e, int col, const char *fmt, const char *value)
   g_free (e->reason);
   e->reason = g_strdup_printf (fmt, value);
   return FALSE;
+}
+
+/* g_snprintf (buf, len, "%d", v) for the derived categories, without the printf machinery. */
+static void
+format_int (char *buf, gsize len, int v)
+{
+  char tmp[16];
+  guint u = v < 0 ? 0u - (guint) v : (guint) v;
+  gsize n = 0, i = 0;
+  do
+    tmp[n++] = (char) ('0' + u % 10);
+  while ((u /= 10) != 0);
+  if (v < 0)
+    tmp[n++] = '-';
+  for (; n > 0 && i + 1 < len; i++)
+    buf[i] = tmp[--n];
+  buf[i] = '\0';
 }
 
 static int
@@ -497,11 +549,11 @@ convert_record (const Plan *p, const char *const *f, GHashTable *join_rows, Dlen
         case X_HOUR_HHMM:
           if (!parse_number (val, &v) || v < 0 || v >= 2400)
             return row_fail (e, col, "'%s' is not a time of day HHMM", val);
-          g_snprintf (buf, len, "%d", (int) v / 100);
+          format_int (buf, len, (int) v / 100);
           val = buf;
           break;
         case X_WEEKDAY:
-          g_snprintf (buf, len, "%d", weekday_of (rec->day));
+          format_int (buf, len, weekday_of (rec->day));
           val = buf;
           break;
         case X_DURATION_BUCKET:
@@ -510,11 +562,11 @@ convert_record (const Plan *p, const char *const *f, GHashTable *join_rows, Dlen
           if (v <= 0)
             g_strlcpy (buf, "unknown", len);
           else
-            g_snprintf (buf, len, "%d", (int) floor (log2 (1.0 + v / 1000.0) * 2.0));
+            format_int (buf, len, (int) floor (log2 (1.0 + v / 1000.0) * 2.0));
           val = buf;
           break;
         case X_HOUR_TIME:
-          g_snprintf (buf, len, "%d", (int) ((rec->time_ms / 3600000) % 24));
+          format_int (buf, len, (int) ((rec->time_ms / 3600000) % 24));
           val = buf;
           break;
         default:

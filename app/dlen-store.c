@@ -156,7 +156,9 @@ dlen_store_open (const char *path, gboolean create, GError **error)
   g_autoptr (DlenStore) s = g_new0 (DlenStore, 1);
   gboolean exists = g_file_test (path, G_FILE_TEST_EXISTS);
   gint64 app_id, version;
-  int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
+  /* A store is used from one thread at a time (see the header), so the connection needs no
+   * mutex of its own: SQLITE_OPEN_NOMUTEX saves a lock and unlock in every bind and step. */
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
 
   s->path = g_strdup (path);
   if (exists && !dlen_store_is_project_file (path))
@@ -411,7 +413,108 @@ file_sha256 (const char *path, goffset *size, GCancellable *cancellable, GError 
   return g_strdup (g_checksum_get_string (sum));
 }
 
-/* Returns the id of a user or item key, inserting it when new; @cache avoids a query per row. */
+/* The checksums of the log (and of its side-feature file) computed in a thread while pass 1
+ * reads the log: only the duplicate check needs them, and on two cores reading the file twice
+ * at once costs less than once after the other. Their errors and the duplicate check keep
+ * precedence over every later error (sha_job_finish), as when they were computed first. */
+typedef struct {
+  char *path, *uf_path;
+  GCancellable *cancellable;
+  GThread *thread;
+  gint done;                   /* atomic: the checksums are ready */
+  gboolean checked;            /* joined and checked (the outcome is in failed) */
+  gboolean failed;
+  char *sha, *uf_sha;
+  goffset size;
+  GError *error;
+} ShaJob;
+
+static gpointer
+sha_job_run (gpointer data)
+{
+  ShaJob *j = data;
+  goffset uf_size;
+  j->sha = file_sha256 (j->path, &j->size, j->cancellable, &j->error);
+  if (j->sha && j->uf_path)
+    j->uf_sha = file_sha256 (j->uf_path, &uf_size, j->cancellable, &j->error);
+  g_atomic_int_set (&j->done, 1);
+  return NULL;
+}
+
+static void
+sha_job_start (ShaJob *j, const char *path, const char *uf_path, GCancellable *cancellable)
+{
+  memset (j, 0, sizeof *j);
+  j->path = g_strdup (path);
+  j->uf_path = g_strdup (uf_path);
+  j->cancellable = cancellable ? g_object_ref (cancellable) : NULL;
+  j->thread = g_thread_new ("dlen-sha256", sha_job_run, j);
+}
+
+/* Once the checksums are ready (waiting for them when @wait): FALSE with @error set when one
+ * failed or the log was imported before. TRUE while not ready, and once checked fine. */
+static gboolean
+sha_job_check (DlenStore *s, ShaJob *j, gboolean wait, GError **error)
+{
+  g_autoptr (sqlite3_stmt) dup = NULL;
+  if (j->checked)
+    return !j->failed;
+  if (!wait && !g_atomic_int_get (&j->done))
+    return TRUE;
+  g_thread_join (g_steal_pointer (&j->thread));
+  j->checked = TRUE;
+  j->failed = TRUE;
+  if (j->error)
+    {
+      g_propagate_error (error, g_steal_pointer (&j->error));
+      return FALSE;
+    }
+  if (sqlite3_prepare_v2 (s->db, "SELECT id, source FROM imports WHERE sha256 = ?", -1, &dup, NULL) != SQLITE_OK)
+    return sql_fail (s, error, "cannot prepare a query");
+  sqlite3_bind_text (dup, 1, j->sha, -1, SQLITE_STATIC);
+  if (sqlite3_step (dup) == SQLITE_ROW)
+    {
+      g_set_error (error, DLEN_ERROR, DLEN_ERROR_DATA,
+                   "%s: this file (sha256 %.12s...) was already imported as import %" G_GINT64_FORMAT " from %s; "
+                   "importing it again would double its impressions", j->path, j->sha,
+                   (gint64) sqlite3_column_int64 (dup, 0), (const char *) sqlite3_column_text (dup, 1));
+      return FALSE;
+    }
+  j->failed = FALSE;
+  return TRUE;
+}
+
+/* Ends the job. When the import failed with @error (or @failed), a checksum failure or a
+ * duplicate replaces that error: it would have stopped the import before anything else. TRUE
+ * when the job's own error is the outcome. */
+static gboolean
+sha_job_finish (DlenStore *s, ShaJob *j, gboolean failed, GError **error)
+{
+  gboolean replaced = FALSE;
+  if (failed && !j->checked)
+    {
+      GError *first = NULL;
+      if (!sha_job_check (s, j, TRUE, &first))
+        {
+          g_clear_error (error);
+          g_propagate_error (error, first);
+          replaced = TRUE;
+        }
+    }
+  else if (failed)
+    replaced = j->failed;
+  if (j->thread)
+    g_thread_join (g_steal_pointer (&j->thread));
+  g_clear_error (&j->error);
+  g_clear_object (&j->cancellable);
+  g_clear_pointer (&j->path, g_free);
+  g_clear_pointer (&j->uf_path, g_free);
+  g_clear_pointer (&j->sha, g_free);
+  g_clear_pointer (&j->uf_sha, g_free);
+  return replaced;
+}
+
+/* Returns the id of an item key, inserting it when new; @cache avoids a query per row. */
 static gint64
 key_id (DlenStore *s, sqlite3_stmt *ins, sqlite3_stmt *sel, GHashTable *cache, const char *key, GError **error)
 {
@@ -439,58 +542,644 @@ key_id (DlenStore *s, sqlite3_stmt *ins, sqlite3_stmt *sel, GHashTable *cache, c
   return id;
 }
 
-/* Sessions, requests and history features of every impression of the users in this import,
- * computed strictly from each user's earlier impressions (ordered by time, then import order). */
-static gboolean
-derive_features (DlenStore *s, gint64 import_id, const DlenSchema *schema, const FieldIds *ids,
-                 const DlenImportOptions *o, GError **error)
+/* ---- Derived features ---------------------------------------------------------------------
+ * Sessions, requests and history features of an impression come strictly from its user's
+ * earlier impressions, ordered by time, then import order (id). history_step() walks one user
+ * through that order. For users new to the project the walk runs in memory between the two
+ * reads of the log (place_rows), so each row is inserted once with its final features; users
+ * the project already had are walked again from the table after the insert (replay_histories),
+ * reading the (user_id, time_ms, id) index in order, without a sort. */
+
+/* An INTEGER computed as SQL would: on int64 overflow SQLite falls back to a REAL. */
+typedef struct {
+  gboolean real;
+  gint64 i;
+  double r;
+} SqlNumber;
+
+/* @a * @b + @c for @b > 0, @c >= 0, with SQLite's overflow rule. */
+static SqlNumber
+sql_mul_add (SqlNumber a, gint64 b, gint64 c)
 {
-  g_autoptr (GString) pos = g_string_new ("0"), neg = g_string_new ("0");
-  g_autofree char *sql = NULL;
-  for (guint t = 0; t < schema->n_targets; t++)
+  SqlNumber out = { TRUE, 0, 0.0 };
+  if (a.real)
+    out.r = a.r * (double) b + (double) c;
+  else if (a.i > 0 ? a.i > G_MAXINT64 / b : a.i < G_MININT64 / b)
+    out.r = (double) a.i * (double) b + (double) c;
+  else if (a.i * b > G_MAXINT64 - c)
+    out.r = (double) (a.i * b) + (double) c;
+  else
+    out = (SqlNumber) { FALSE, a.i * b + c, 0.0 };
+  return out;
+}
+
+static void
+bind_number (sqlite3_stmt *st, int k, SqlNumber v)
+{
+  if (v.real)
+    sqlite3_bind_double (st, k, v.r);
+  else
+    sqlite3_bind_int64 (st, k, v.i);
+}
+
+/* Logged session and request ids as small numbers (0: none), so that comparing them is cheap
+ * and a row between the passes holds no strings. */
+typedef struct {
+  GHashTable *ids;             /* string -> id */
+  GPtrArray *names;            /* id - 1 -> string */
+  GStringChunk *chunk;
+  const char *last;            /* consecutive rows mostly repeat the same id */
+  guint32 last_id;
+} Strings;
+
+static void
+strings_init (Strings *t)
+{
+  t->ids = g_hash_table_new (g_str_hash, g_str_equal);
+  t->names = g_ptr_array_new ();
+  t->chunk = g_string_chunk_new (4096);
+  t->last = NULL;
+  t->last_id = 0;
+}
+
+static void
+strings_clear (Strings *t)
+{
+  g_clear_pointer (&t->ids, g_hash_table_unref);
+  g_clear_pointer (&t->names, g_ptr_array_unref);
+  g_clear_pointer (&t->chunk, g_string_chunk_free);
+}
+
+static guint32
+strings_id (Strings *t, const char *v)
+{
+  gpointer id;
+  char *copy;
+  if (!v)
+    return 0;
+  if (t->last && strcmp (v, t->last) == 0)
+    return t->last_id;
+  id = g_hash_table_lookup (t->ids, v);
+  if (!id)
     {
-      const DlenTarget *tg = &schema->targets[t];
-      if (tg->kind != DLEN_TARGET_BINARY)
-        continue;
-      if (tg->polarity == DLEN_POLARITY_POSITIVE && tg->weak_source)
-        g_string_append_printf (pos, " OR f%" G_GINT64_FORMAT " = 1", ids->tgt[t]);
-      if (tg->polarity == DLEN_POLARITY_NEGATIVE)
-        g_string_append_printf (neg, " OR f%" G_GINT64_FORMAT " = 1", ids->tgt[t]);
+      copy = g_string_chunk_insert (t->chunk, v);
+      g_ptr_array_add (t->names, copy);
+      id = GUINT_TO_POINTER (t->names->len);
+      g_hash_table_insert (t->ids, copy, id);
     }
-  sql = g_strdup_printf (
-    "WITH touched AS (SELECT DISTINCT user_id FROM impressions WHERE import_id = %" G_GINT64_FORMAT "),"
-    " base AS ("
-    "  SELECT i.id, i.user_id, i.time_ms, i.log_session, i.log_request,"
-    "   (%s) AS liked, (%s) AS negative,"
-    "   LAG(i.time_ms) OVER w AS prev_time, LAG(i.log_session) OVER w AS prev_session"
-    "  FROM impressions i JOIN touched USING (user_id)"
-    "  WINDOW w AS (PARTITION BY i.user_id ORDER BY i.time_ms, i.id)),"
-    " starts AS ("
-    "  SELECT *, CASE WHEN prev_time IS NULL THEN 1"
-    "   WHEN log_session IS NOT NULL OR prev_session IS NOT NULL THEN log_session IS NOT prev_session"
-    "   WHEN time_ms - prev_time > %u * 60000 THEN 1 ELSE 0 END AS start FROM base),"
-    " numbered AS ("
-    "  SELECT *, SUM(start) OVER (PARTITION BY user_id ORDER BY time_ms, id) AS s,"
-    "   COALESCE(SUM(liked) OVER h, 0) AS l20, COALESCE(SUM(negative) OVER h, 0) AS n20"
-    "  FROM starts WINDOW h AS (PARTITION BY user_id ORDER BY time_ms, id ROWS BETWEEN 20 PRECEDING AND 1 PRECEDING)),"
-    " placed AS ("
-    "  SELECT *, ROW_NUMBER() OVER (PARTITION BY user_id, s ORDER BY time_ms, id) - 1 AS p,"
-    "   (time_ms - MIN(time_ms) OVER (PARTITION BY user_id, s)) / 60000.0 AS mins FROM numbered)"
-    " UPDATE impressions SET"
-    "  session = placed.user_id * 1000000 + placed.s,"
-    "  request = CASE WHEN placed.log_request IS NOT NULL THEN NULL"
-    "   ELSE (placed.user_id * 1000000 + placed.s) * 100000 + placed.p / %u END,"
-    "  session_pos = placed.p, session_minutes = placed.mins,"
-    "  hist_likes20 = placed.l20, hist_negative20 = placed.n20"
-    " FROM placed WHERE impressions.id = placed.id",
-    import_id, pos->str, neg->str, o->session_gap_minutes, o->request_size);
-  if (!exec (s, sql, error))
-    return FALSE;
-  /* Logged request ids: one number per distinct (user, request) pair. */
+  t->last = t->names->pdata[GPOINTER_TO_UINT (id) - 1];
+  t->last_id = GPOINTER_TO_UINT (id);
+  return t->last_id;
+}
+
+/* One user's walk through its impressions. */
+typedef struct {
+  const char *key;             /* users.key (owned by the import's user table) */
+  gint64 id;                   /* users.id */
+  gboolean replay;             /* had impressions before this import: walked from the table */
+  guint32 first, n_rows;       /* its rows in the import (place_rows) */
+  gint64 n;                    /* impressions walked */
+  gint64 s, p;                 /* 1-based session number, 0-based position in it */
+  gint64 prev_time, start_time;
+  guint32 prev_session;        /* the previous impression's logged session id, 0: none */
+  guint32 liked, negative;     /* bit k: the impression k + 1 back was liked / negative */
+} History;
+
+static void
+history_restart (History *h)
+{
+  h->n = h->s = h->p = h->prev_time = h->start_time = 0;
+  h->prev_session = 0;
+  h->liked = h->negative = 0;
+}
+
+static int
+count_last20 (guint32 bits)
+{
+  int n = 0;
+  for (bits &= 0xfffff; bits; bits &= bits - 1)
+    n++;
+  return n;
+}
+
+typedef struct {
+  gint64 s, p;                 /* session number, position */
+  double minutes;              /* since the session's first impression */
+  int likes20, negative20;     /* liked / negative impressions among the previous 20 */
+} Step;
+
+/* The next impression of @h's user: a session starts at the first impression, where the logged
+ * session id changes (to or from none included), or, with no session ids on either side, after
+ * a gap of more than session_gap_minutes. */
+static void
+history_step (History *h, gint64 time_ms, guint32 session, gboolean liked, gboolean negative,
+              const DlenImportOptions *o, Step *x)
+{
+  gboolean start;
+  if (h->n == 0)
+    start = TRUE;
+  else if (session || h->prev_session)
+    start = session != h->prev_session;
+  else
+    start = time_ms - h->prev_time > (gint64) o->session_gap_minutes * 60000;
+  if (start)
+    {
+      h->s++;
+      h->p = 0;
+      h->start_time = time_ms;
+    }
+  else
+    h->p++;
+  x->s = h->s;
+  x->p = h->p;
+  x->minutes = (double) (time_ms - h->start_time) / 60000.0;
+  x->likes20 = count_last20 (h->liked);
+  x->negative20 = count_last20 (h->negative);
+  h->liked = h->liked << 1 | (liked ? 1u : 0u);
+  h->negative = h->negative << 1 | (negative ? 1u : 0u);
+  h->prev_session = session;
+  h->prev_time = time_ms;
+  h->n++;
+}
+
+/* Binds session, request, session_pos, session_minutes, hist_likes20, hist_negative20 from
+ * parameter @k on: the session is numbered user_id * 1e6 + s, and a request, for a row without
+ * a logged request id, session * 1e5 + p / request_size; with one, request stays NULL here
+ * (the caller numbers logged requests). */
+static void
+bind_step (sqlite3_stmt *st, int k, gint64 user_id, const Step *x, gboolean logged_request,
+           const DlenImportOptions *o)
+{
+  SqlNumber session = sql_mul_add ((SqlNumber) { FALSE, user_id, 0.0 }, 1000000, x->s);
+  bind_number (st, k, session);
+  if (logged_request)
+    sqlite3_bind_null (st, k + 1);
+  else
+    bind_number (st, k + 1, sql_mul_add (session, 100000, x->p / o->request_size));
+  sqlite3_bind_int64 (st, k + 2, x->p);
+  sqlite3_bind_double (st, k + 3, x->minutes);
+  sqlite3_bind_int (st, k + 4, x->likes20);
+  sqlite3_bind_int (st, k + 5, x->negative20);
+}
+
+/* The History of a user key, inserting the user when new; a user the project already had is
+ * marked for replay. @cache maps keys to Histories. */
+static History *
+user_history (DlenStore *s, sqlite3_stmt *ins, sqlite3_stmt *sel, GHashTable *cache, const char *key, GError **error)
+{
+  History *h = g_hash_table_lookup (cache, key);
+  char *copy;
+  if (h)
+    return h;
+  h = g_new0 (History, 1);
+  sqlite3_reset (sel);
+  sqlite3_bind_text (sel, 1, key, -1, SQLITE_STATIC);
+  if (sqlite3_step (sel) == SQLITE_ROW)
+    {
+      h->id = (gint64) sqlite3_column_int64 (sel, 0);
+      h->replay = TRUE;
+    }
+  else
+    {
+      sqlite3_reset (ins);
+      sqlite3_bind_text (ins, 1, key, -1, SQLITE_STATIC);
+      if (sqlite3_step (ins) != SQLITE_DONE)
+        {
+          sql_fail (s, error, "cannot record a key");
+          g_free (h);
+          return NULL;
+        }
+      h->id = sqlite3_last_insert_rowid (s->db);
+    }
+  sqlite3_reset (sel);
+  copy = g_strdup (key);
+  h->key = copy;
+  g_hash_table_insert (cache, copy, h);
+  return h;
+}
+
+static gint
+compare_history_id (gconstpointer a, gconstpointer b)
+{
+  gint64 x = (*(History *const *) a)->id, y = (*(History *const *) b)->id;
+  return x < y ? -1 : x > y;
+}
+
+/* An accepted row between the two reads of the log: what the walk needs (in), replaced in
+ * place by what the insert needs (out) once the row's user has been walked. */
+typedef struct {
+  History *user;
+  union {
+    struct {
+      gint64 time_ms;
+      guint32 session, request;    /* Strings ids, 0: none */
+      gboolean liked, negative;
+    } in;
+    struct {
+      double minutes;
+      guint32 s, p;                /* session number and position */
+      guint32 rank;                /* dense rank of (user, logged request), 0: none */
+      guint8 likes20, negative20;
+    } out;
+  };
+} ImportRow;
+
+static gint
+compare_row_time (gconstpointer a, gconstpointer b, gpointer data)
+{
+  const ImportRow *rows = data;
+  guint32 i = *(const guint32 *) a, j = *(const guint32 *) b;
+  gint64 x = rows[i].in.time_ms, y = rows[j].in.time_ms;
+  return x < y ? -1 : x > y ? 1 : i < j ? -1 : i > j;   /* then import order */
+}
+
+static gint
+compare_u32 (gconstpointer a, gconstpointer b)
+{
+  guint32 x = *(const guint32 *) a, y = *(const guint32 *) b;
+  return x < y ? -1 : x > y;
+}
+
+static gint
+compare_string_ids (gconstpointer a, gconstpointer b, gpointer data)
+{
+  const Strings *t = data;
+  return strcmp (t->names->pdata[*(const guint32 *) a - 1], t->names->pdata[*(const guint32 *) b - 1]);
+}
+
+/* Computes the derived features of the @n rows of the import (pass 1's ImportRow.in) into
+ * their ImportRow.out: walks every user new to the project through its rows in time order
+ * (file order among equal times), and, with @rank_requests, numbers the logged requests: the
+ * dense rank of (user id, request id) over the import, the same order as SQL's
+ * DENSE_RANK() OVER (ORDER BY user_id, log_request), since request ids compare as strcmp does
+ * under SQLite's BINARY collation. @users are the import's users, sorted by id. */
+static void
+place_rows (ImportRow *rows, guint32 n, GPtrArray *users, Strings *requests, gboolean rank_requests,
+            const DlenImportOptions *o)
+{
+  g_autofree guint32 *order = g_new (guint32, n);
+  g_autofree guint32 *request_key = NULL;
+  g_autoptr (GArray) keys = g_array_new (FALSE, FALSE, sizeof (guint32));
+  g_autoptr (GArray) ranks = g_array_new (FALSE, FALSE, sizeof (guint32));
+  guint32 first = 0, rank_base = 0;
+
+  /* Each user's rows, in file order: a counting sort on the user. */
+  for (guint u = 0; u < users->len; u++)
+    {
+      History *h = users->pdata[u];
+      h->first = first;
+      first += h->n_rows;
+      h->n_rows = 0;
+    }
+  for (guint32 i = 0; i < n; i++)
+    {
+      History *h = rows[i].user;
+      order[h->first + h->n_rows++] = i;
+    }
+  if (rank_requests)
+    {
+      /* Request ids in strcmp order, so that comparing two is comparing two numbers. */
+      g_autofree guint32 *sorted = g_new (guint32, requests->names->len);
+      request_key = g_new0 (guint32, requests->names->len + 1);
+      for (guint i = 0; i < requests->names->len; i++)
+        sorted[i] = i + 1;
+      g_qsort_with_data (sorted, (gint) requests->names->len, sizeof (guint32), compare_string_ids, requests);
+      for (guint i = 0; i < requests->names->len; i++)
+        request_key[sorted[i]] = i + 1;
+    }
+
+  for (guint u = 0; u < users->len; u++)
+    {
+      History *h = users->pdata[u];
+      guint32 *seg = order + h->first;
+      gboolean sorted = TRUE;
+
+      if (!h->replay)
+        {
+          for (guint32 j = 1; j < h->n_rows && sorted; j++)
+            sorted = rows[seg[j]].in.time_ms >= rows[seg[j - 1]].in.time_ms;
+          if (!sorted)
+            g_qsort_with_data (seg, (gint) h->n_rows, sizeof (guint32), compare_row_time, rows);
+        }
+      /* The user's distinct requests, ranked after those of the users before. */
+      g_array_set_size (ranks, h->n_rows);
+      memset (ranks->data, 0, (gsize) h->n_rows * sizeof (guint32));
+      if (rank_requests)
+        {
+          guint32 distinct = 0;
+          g_array_set_size (keys, 0);
+          for (guint32 j = 0; j < h->n_rows; j++)
+            if (rows[seg[j]].in.request)
+              g_array_append_val (keys, request_key[rows[seg[j]].in.request]);
+          g_array_sort (keys, compare_u32);
+          for (guint32 j = 0; j < keys->len; j++)
+            if (j == 0 || g_array_index (keys, guint32, j) != g_array_index (keys, guint32, distinct - 1))
+              g_array_index (keys, guint32, distinct++) = g_array_index (keys, guint32, j);
+          for (guint32 j = 0; j < h->n_rows; j++)
+            if (rows[seg[j]].in.request)
+              {
+                guint32 key = request_key[rows[seg[j]].in.request];
+                guint32 *hit = bsearch (&key, keys->data, distinct, sizeof (guint32), compare_u32);
+                g_array_index (ranks, guint32, j) = rank_base + (guint32) (hit - (guint32 *) keys->data) + 1;
+              }
+          rank_base += distinct;
+        }
+      /* The walk; each row's in is read before its out overwrites it. */
+      for (guint32 j = 0; j < h->n_rows; j++)
+        {
+          ImportRow *r = &rows[seg[j]];
+          Step x = { 0, 0, 0.0, 0, 0 };
+          if (!h->replay)
+            history_step (h, r->in.time_ms, r->in.session, r->in.liked, r->in.negative, o, &x);
+          r->out.minutes = x.minutes;
+          r->out.s = (guint32) x.s;
+          r->out.p = (guint32) x.p;
+          r->out.rank = g_array_index (ranks, guint32, j);
+          r->out.likes20 = (guint8) x.likes20;
+          r->out.negative20 = (guint8) x.negative20;
+        }
+    }
+}
+
+typedef struct {
+  gint64 id;
+  gboolean logged_request;
+  Step x;
+} Replayed;
+
+/* Walks the users of @users marked for replay through all their impressions in the table and
+ * writes the features (a logged request keeps its number). @liked and @negative are SQL
+ * expressions over an impression's columns. */
+static gboolean
+replay_histories (DlenStore *s, GPtrArray *users, Strings *sessions, const char *liked, const char *negative,
+                  const DlenImportOptions *o, GError **error)
+{
+  g_autofree char *sql = g_strdup_printf (
+    "SELECT id, time_ms, log_session, log_request IS NOT NULL, %s, %s FROM impressions"
+    " WHERE user_id = ? ORDER BY time_ms, id", liked, negative);
+  g_autoptr (sqlite3_stmt) sel = NULL, upd = NULL, upd_logged = NULL;
+  g_autoptr (GArray) rows = g_array_new (FALSE, FALSE, sizeof (Replayed));
+  int rc;
+
+  for (guint u = 0; u < users->len; u++)
+    {
+      History *h = users->pdata[u];
+      if (!h->replay)
+        continue;
+      if (!sel)
+        {
+          sel = prepare (s, sql, error);
+          upd = prepare (s, "UPDATE impressions SET session = ?, request = ?, session_pos = ?, session_minutes = ?,"
+                            " hist_likes20 = ?, hist_negative20 = ? WHERE id = ?", error);
+          upd_logged = prepare (s, "UPDATE impressions SET session = ?, session_pos = ?3, session_minutes = ?4,"
+                                   " hist_likes20 = ?5, hist_negative20 = ?6 WHERE id = ?7", error);
+          if (!sel || !upd || !upd_logged)
+            return FALSE;
+        }
+      history_restart (h);
+      g_array_set_size (rows, 0);
+      sqlite3_reset (sel);
+      sqlite3_bind_int64 (sel, 1, h->id);
+      /* Read the user's rows completely before writing any, so the UPDATEs never run under
+       * the open SELECT. */
+      while ((rc = sqlite3_step (sel)) == SQLITE_ROW)
+        {
+          Replayed r;
+          r.id = (gint64) sqlite3_column_int64 (sel, 0);
+          r.logged_request = sqlite3_column_int (sel, 3) != 0;
+          history_step (h, (gint64) sqlite3_column_int64 (sel, 1),
+                        strings_id (sessions, (const char *) sqlite3_column_text (sel, 2)),
+                        sqlite3_column_int (sel, 4) != 0, sqlite3_column_int (sel, 5) != 0, o, &r.x);
+          g_array_append_val (rows, r);
+        }
+      sqlite3_reset (sel);
+      if (rc != SQLITE_DONE)
+        return sql_fail (s, error, "cannot read the impressions of a user");
+      for (guint i = 0; i < rows->len; i++)
+        {
+          const Replayed *r = &g_array_index (rows, Replayed, i);
+          sqlite3_stmt *st = r->logged_request ? upd_logged : upd;
+          sqlite3_reset (st);
+          bind_step (st, 1, h->id, &r->x, r->logged_request, o);
+          sqlite3_bind_int64 (st, 7, r->id);
+          if (sqlite3_step (st) != SQLITE_DONE)
+            return sql_fail (s, error, "cannot store derived features");
+        }
+    }
+  return TRUE;
+}
+
+/* Logged request ids: one number per distinct (user, request) pair over the whole project. */
+static gboolean
+number_logged_requests (DlenStore *s, GError **error)
+{
   return exec (s,
     "UPDATE impressions SET request = -r.n FROM ("
     " SELECT id, DENSE_RANK() OVER (ORDER BY user_id, log_request) AS n FROM impressions WHERE log_request IS NOT NULL) r"
     " WHERE impressions.id = r.id", error);
+}
+
+/* ---- Batched inserts ----------------------------------------------------------------------- */
+
+/* Impressions go in BATCH_ROWS at a time with one multi-row INSERT: a statement's fixed cost
+ * (reset, VDBE start and halt, cursor setup) is then shared by the rows. Values are staged
+ * (strings copied) because the log reader reuses its buffers for the next row. */
+#define BATCH_ROWS 64
+
+typedef enum { VAL_NULL, VAL_INT, VAL_DOUBLE, VAL_TEXT } ValueType;
+
+typedef struct {
+  ValueType type;
+  union {
+    gint64 i;
+    double d;
+    gsize text;                /* offset in Batch.text */
+  };
+} Value;
+
+typedef struct {
+  char *sql_head;              /* "INSERT INTO impressions (...) VALUES " */
+  char *row_marks;             /* "(?, ?, ...)" */
+  sqlite3_stmt *full;          /* BATCH_ROWS rows */
+  guint n_cols, n_rows, max_rows;
+  Value *values;               /* max_rows * n_cols */
+  GString *text;
+} Batch;
+
+static void
+batch_clear (Batch *b)
+{
+  g_clear_pointer (&b->full, sqlite3_finalize);
+  g_clear_pointer (&b->sql_head, g_free);
+  g_clear_pointer (&b->row_marks, g_free);
+  g_clear_pointer (&b->values, g_free);
+  if (b->text)
+    g_string_free (g_steal_pointer (&b->text), TRUE);
+}
+
+static sqlite3_stmt *
+batch_prepare (DlenStore *s, Batch *b, guint rows, GError **error)
+{
+  g_autoptr (GString) sql = g_string_new (b->sql_head);
+  for (guint r = 0; r < rows; r++)
+    {
+      if (r)
+        g_string_append (sql, ", ");
+      g_string_append (sql, b->row_marks);
+    }
+  return prepare (s, sql->str, error);
+}
+
+static gboolean
+batch_init (DlenStore *s, Batch *b, const char *columns, guint n_cols, GError **error)
+{
+  g_autoptr (GString) marks = g_string_new ("(?");
+  memset (b, 0, sizeof *b);
+  for (guint c = 1; c < n_cols; c++)
+    g_string_append (marks, ", ?");
+  g_string_append_c (marks, ')');
+  b->sql_head = g_strdup_printf ("INSERT INTO impressions (%s) VALUES ", columns);
+  b->row_marks = g_string_free (g_steal_pointer (&marks), FALSE);
+  b->n_cols = n_cols;
+  b->max_rows = MAX (1, MIN (BATCH_ROWS, (guint) sqlite3_limit (s->db, SQLITE_LIMIT_VARIABLE_NUMBER, -1) / n_cols));
+  b->values = g_new (Value, (gsize) b->max_rows * n_cols);
+  b->text = g_string_new (NULL);
+  b->full = batch_prepare (s, b, b->max_rows, error);
+  return b->full != NULL;
+}
+
+/* The values of the next row, to fill with the value_* setters. */
+static inline Value *
+batch_row (Batch *b)
+{
+  return b->values + (gsize) b->n_rows * b->n_cols;
+}
+
+static inline void
+value_int (Value *v, gint64 i)
+{
+  v->type = VAL_INT;
+  v->i = i;
+}
+
+static inline void
+value_double (Value *v, double d)
+{
+  v->type = VAL_DOUBLE;
+  v->d = d;
+}
+
+static inline void
+value_number (Value *v, SqlNumber n)
+{
+  if (n.real)
+    value_double (v, n.r);
+  else
+    value_int (v, n.i);
+}
+
+static inline void
+value_text (Batch *b, Value *v, const char *text)
+{
+  if (!text)
+    {
+      v->type = VAL_NULL;
+      return;
+    }
+  v->type = VAL_TEXT;
+  v->text = b->text->len;
+  g_string_append_len (b->text, text, (gssize) strlen (text) + 1);
+}
+
+/* Inserts the staged rows. */
+static gboolean
+batch_flush (DlenStore *s, Batch *b, GError **error)
+{
+  g_autoptr (sqlite3_stmt) partial = NULL;
+  sqlite3_stmt *st = b->full;
+  guint n = b->n_rows * b->n_cols;
+  if (b->n_rows == 0)
+    return TRUE;
+  if (b->n_rows < b->max_rows)
+    {
+      partial = batch_prepare (s, b, b->n_rows, error);
+      if (!partial)
+        return FALSE;
+      st = partial;
+    }
+  for (guint k = 0; k < n; k++)
+    {
+      const Value *v = &b->values[k];
+      switch (v->type)
+        {
+        case VAL_INT:
+          sqlite3_bind_int64 (st, (int) k + 1, v->i);
+          break;
+        case VAL_DOUBLE:
+          sqlite3_bind_double (st, (int) k + 1, v->d);
+          break;
+        case VAL_TEXT:
+          sqlite3_bind_text (st, (int) k + 1, b->text->str + v->text, -1, SQLITE_STATIC);
+          break;
+        case VAL_NULL:
+        default:
+          sqlite3_bind_null (st, (int) k + 1);
+          break;
+        }
+    }
+  b->n_rows = 0;
+  if (sqlite3_step (st) != SQLITE_DONE)
+    {
+      sql_fail (s, error, "cannot store an impression");
+      sqlite3_reset (st);
+      return FALSE;
+    }
+  sqlite3_reset (st);
+  g_string_truncate (b->text, 0);
+  return TRUE;
+}
+
+/* Ends the row being filled; inserts the batch when full. */
+static inline gboolean
+batch_next (DlenStore *s, Batch *b, GError **error)
+{
+  return ++b->n_rows < b->max_rows || batch_flush (s, b, error);
+}
+
+/* ---- Import -------------------------------------------------------------------------------- *
+ * The log is read twice inside the one transaction. Pass 1 validates every row, records rejects
+ * and users, and keeps per accepted row what the derived features need (32 bytes); the
+ * features are then computed in memory (place_rows); pass 2 reads the log again and inserts
+ * each accepted row once, final. Reading and validating the log a second time costs less than
+ * rewriting every row with an UPDATE. */
+
+typedef struct {
+  DlenImportProgressFunc func;
+  gpointer user_data;
+  GCancellable *cancellable;
+  guint64 done[2];             /* rows read by each pass */
+  guint64 offset[2];           /* bytes read by each pass */
+  guint64 size;
+} ImportProgress;
+
+/* Counts a row read by @pass. Both passes count at half weight, so progress and its calls stay
+ * those of one read: about every 4,096 rows of the log. FALSE when cancelled. */
+static gboolean
+import_progress_row (ImportProgress *p, int pass, DlenCsvReader *reader, GError **error)
+{
+  guint64 done;
+  p->done[pass]++;
+  done = p->done[0] + p->done[1];
+  if ((done & 4095) != 0)
+    return TRUE;
+  if (g_cancellable_set_error_if_cancelled (p->cancellable, error))
+    return FALSE;
+  if ((done & 8191) == 0 && p->func)
+    {
+      p->offset[pass] = dlen_csv_reader_offset (reader);
+      p->func ((p->offset[0] + p->offset[1]) / 2, p->size, done / 2, p->user_data);
+    }
+  return TRUE;
 }
 
 gboolean
@@ -499,18 +1188,26 @@ dlen_store_import (DlenStore *s, const char *path, const DlenImportOptions *o,
                    GCancellable *cancellable, DlenImportReport *report, GError **error)
 {
   g_autoptr (DlenMapping) m = NULL;
-  g_autofree char *sha = NULL, *uf_sha = NULL, *insert_sql = NULL;
-  g_autoptr (sqlite3_stmt) ins_import = NULL, ins_imp = NULL, ins_rej = NULL, upd_import = NULL;
-  g_autoptr (sqlite3_stmt) ins_user = NULL, sel_user = NULL, ins_item = NULL, sel_item = NULL, dup = NULL;
-  g_autoptr (GHashTable) users = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr (sqlite3_stmt) ins_import = NULL, ins_rej = NULL, upd_import = NULL;
+  g_autoptr (sqlite3_stmt) ins_user = NULL, sel_user = NULL, ins_item = NULL, sel_item = NULL;
+  g_autoptr (GHashTable) users = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   g_autoptr (GHashTable) items = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  g_autoptr (GString) cols = g_string_new (NULL), marks = g_string_new (NULL);
+  g_autoptr (GPtrArray) user_list = g_ptr_array_new ();
+  g_autoptr (GArray) rows = g_array_new (FALSE, FALSE, sizeof (ImportRow));
+  g_autoptr (GString) cols = g_string_new (NULL);
+  g_autoptr (GString) liked_sql = g_string_new ("(0"), negative_sql = g_string_new ("(0");
+  guint liked_t[DLEN_MAX_TARGETS], negative_t[DLEN_MAX_TARGETS], n_liked = 0, n_negative = 0;
+  gboolean logged_requests = FALSE, rank_requests = FALSE;
+  Strings sessions, requests;
+  Batch batch = { 0 };
+  ShaJob sha;
+  ImportProgress prog = { progress, user_data, cancellable, { 0, 0 }, { 0, 0 }, 0 };
   DlenSchema stored, schema;
   FieldIds ids;
-  goffset size;
   DlenRecord rec;
   DlenReject rej = { 0 };
   gboolean have_fields, ok = FALSE;
+  guint32 accepted;
   int rc;
   DlenCsvReader *reader;
 
@@ -524,30 +1221,19 @@ dlen_store_import (DlenStore *s, const char *path, const DlenImportOptions *o,
   m = dlen_mapping_open (path, &o->load, NULL, error);
   if (!m)
     return FALSE;
-  schema = *dlen_mapping_schema (m);
-  sha = file_sha256 (path, &size, cancellable, error);
-  if (!sha)
-    return FALSE;
-  if (dlen_mapping_user_features (m))
+  /* The log is read twice, and checksummed beside the first read: a pipe cannot be (it used
+   * to be imported truncated, with the checksum of another part of the stream). */
+  if (!g_file_test (path, G_FILE_TEST_IS_REGULAR))
     {
-      goffset uf_size;
-      uf_sha = file_sha256 (dlen_mapping_user_features (m), &uf_size, cancellable, error);
-      if (!uf_sha)
-        return FALSE;
-    }
-  dup = prepare (s, "SELECT id, source FROM imports WHERE sha256 = ?", error);
-  if (!dup)
-    return FALSE;
-  sqlite3_bind_text (dup, 1, sha, -1, SQLITE_STATIC);
-  if (sqlite3_step (dup) == SQLITE_ROW)
-    {
-      g_set_error (error, DLEN_ERROR, DLEN_ERROR_DATA,
-                   "%s: this file (sha256 %.12s...) was already imported as import %" G_GINT64_FORMAT " from %s; "
-                   "importing it again would double its impressions", path, sha, (gint64) sqlite3_column_int64 (dup, 0),
-                   (const char *) sqlite3_column_text (dup, 1));
+      g_set_error (error, DLEN_ERROR, DLEN_ERROR_DATA, "%s: not a regular file; save the log to a file to import it",
+                   path);
       return FALSE;
     }
+  schema = *dlen_mapping_schema (m);
+  sha_job_start (&sha, path, dlen_mapping_user_features (m), cancellable);
 
+  strings_init (&sessions);
+  strings_init (&requests);
   dlen_store_set_cancellable (s, cancellable);
   if (!exec (s, "BEGIN IMMEDIATE", error))
     goto out;
@@ -575,17 +1261,15 @@ dlen_store_import (DlenStore *s, const char *path, const DlenImportOptions *o,
   if (!have_fields && !define_fields (s, &schema, &ids, error))
     goto rollback;
 
-  ins_import = prepare (s, "INSERT INTO imports (source, size, sha256, preset, user_features, user_features_sha256, started_ms)"
-                           " VALUES (?, ?, ?, ?, ?, ?, ?)", error);
+  /* Size and checksums are filled in at the end (the ShaJob); '' is no sha256 of a file. */
+  ins_import = prepare (s, "INSERT INTO imports (source, size, sha256, preset, user_features, started_ms)"
+                           " VALUES (?, 0, '', ?, ?, ?)", error);
   if (!ins_import)
     goto rollback;
   sqlite3_bind_text (ins_import, 1, path, -1, SQLITE_STATIC);
-  sqlite3_bind_int64 (ins_import, 2, size);
-  sqlite3_bind_text (ins_import, 3, sha, -1, SQLITE_STATIC);
-  sqlite3_bind_text (ins_import, 4, dlen_mapping_preset (m), -1, SQLITE_STATIC);
-  sqlite3_bind_text (ins_import, 5, dlen_mapping_user_features (m), -1, SQLITE_STATIC);
-  sqlite3_bind_text (ins_import, 6, uf_sha, -1, SQLITE_STATIC);
-  sqlite3_bind_int64 (ins_import, 7, g_get_real_time () / 1000);
+  sqlite3_bind_text (ins_import, 2, dlen_mapping_preset (m), -1, SQLITE_STATIC);
+  sqlite3_bind_text (ins_import, 3, dlen_mapping_user_features (m), -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (ins_import, 4, g_get_real_time () / 1000);
   if (sqlite3_step (ins_import) != SQLITE_DONE)
     {
       sql_fail (s, error, "cannot record the import");
@@ -593,27 +1277,38 @@ dlen_store_import (DlenStore *s, const char *path, const DlenImportOptions *o,
     }
   report->import_id = sqlite3_last_insert_rowid (s->db);
 
-  g_string_append (cols, "import_id, line, user_id, item_id, time_ms, day, log_session, log_request, truth");
-  g_string_append (marks, "?, ?, ?, ?, ?, ?, ?, ?, ?");
-  for (guint i = 0; i < schema.n_cat; i++)
-    g_string_append_printf (cols, ", f%" G_GINT64_FORMAT, ids.cat[i]);
-  for (guint i = 0; i < schema.n_num; i++)
-    g_string_append_printf (cols, ", f%" G_GINT64_FORMAT, ids.num[i]);
-  for (guint i = 0; i < schema.n_targets; i++)
-    g_string_append_printf (cols, ", f%" G_GINT64_FORMAT, ids.tgt[i]);
-  for (guint i = 0; i < schema.n_cat + schema.n_num + schema.n_targets; i++)
-    g_string_append (marks, ", ?");
-  insert_sql = g_strdup_printf ("INSERT INTO impressions (%s) VALUES (%s)", cols->str, marks->str);
-  ins_imp = prepare (s, insert_sql, error);
+  /* The history features count liked impressions (a weak positive target is 1) and negative
+   * ones (a negative binary target is 1); the same test in C for the rows being imported and
+   * in SQL for rows replayed from the table. */
+  for (guint t = 0; t < schema.n_targets; t++)
+    {
+      const DlenTarget *tg = &schema.targets[t];
+      if (tg->kind != DLEN_TARGET_BINARY)
+        continue;
+      if (tg->polarity == DLEN_POLARITY_POSITIVE && tg->weak_source)
+        {
+          liked_t[n_liked++] = t;
+          g_string_append_printf (liked_sql, " OR f%" G_GINT64_FORMAT " = 1", ids.tgt[t]);
+        }
+      if (tg->polarity == DLEN_POLARITY_NEGATIVE)
+        {
+          negative_t[n_negative++] = t;
+          g_string_append_printf (negative_sql, " OR f%" G_GINT64_FORMAT " = 1", ids.tgt[t]);
+        }
+    }
+  g_string_append_c (liked_sql, ')');
+  g_string_append_c (negative_sql, ')');
   ins_rej = prepare (s, "INSERT INTO import_rejects (import_id, line, col, column_name, reason) VALUES (?, ?, ?, ?, ?)", error);
   ins_user = prepare (s, "INSERT INTO users (key) VALUES (?)", error);
   sel_user = prepare (s, "SELECT id FROM users WHERE key = ?", error);
   ins_item = prepare (s, "INSERT INTO items (key) VALUES (?)", error);
   sel_item = prepare (s, "SELECT id FROM items WHERE key = ?", error);
-  if (!ins_imp || !ins_rej || !ins_user || !sel_user || !ins_item || !sel_item)
+  if (!ins_rej || !ins_user || !sel_user || !ins_item || !sel_item)
     goto rollback;
 
+  /* Pass 1: validate, record rejects and users, keep what the derived features need. */
   reader = dlen_mapping_reader (m);
+  prog.size = dlen_csv_reader_size (reader);
   while ((rc = dlen_mapping_next (m, &rec, &rej, error)) != 0)
     {
       if (rc == -2)
@@ -643,70 +1338,170 @@ dlen_store_import (DlenStore *s, const char *path, const DlenImportOptions *o,
         }
       else
         {
-          gint64 uid = key_id (s, ins_user, sel_user, users, rec.user, error), iid = 0;
-          int k = 1;
-          if (uid < 0 || (rec.item && (iid = key_id (s, ins_item, sel_item, items, rec.item, error)) < 0))
+          History *h = user_history (s, ins_user, sel_user, users, rec.user, error);
+          ImportRow r;
+          if (!h)
             goto rollback;
-          sqlite3_reset (ins_imp);
-          sqlite3_bind_int64 (ins_imp, k++, report->import_id);
-          sqlite3_bind_int64 (ins_imp, k++, (gint64) rec.line);
-          sqlite3_bind_int64 (ins_imp, k++, uid);
-          if (rec.item)
-            sqlite3_bind_int64 (ins_imp, k++, iid);
-          else
-            sqlite3_bind_null (ins_imp, k++);
-          sqlite3_bind_int64 (ins_imp, k++, rec.time_ms);
-          sqlite3_bind_int (ins_imp, k++, rec.day);
-          sqlite3_bind_text (ins_imp, k++, rec.session, -1, SQLITE_STATIC);
-          sqlite3_bind_text (ins_imp, k++, rec.request, -1, SQLITE_STATIC);
-          if (isnan (rec.truth))
-            sqlite3_bind_null (ins_imp, k++);
-          else
-            sqlite3_bind_double (ins_imp, k++, rec.truth);
-          for (guint i = 0; i < schema.n_cat; i++)
-            sqlite3_bind_text (ins_imp, k++, rec.cat[i], -1, SQLITE_STATIC);
-          for (guint i = 0; i < schema.n_num; i++)
-            if (isnan (rec.num[i]))
-              sqlite3_bind_null (ins_imp, k++);
-            else
-              sqlite3_bind_double (ins_imp, k++, rec.num[i]);
-          for (guint i = 0; i < schema.n_targets; i++)
-            if (isnan (rec.lab[i]))
-              sqlite3_bind_null (ins_imp, k++);
-            else
-              sqlite3_bind_double (ins_imp, k++, rec.lab[i]);
-          if (sqlite3_step (ins_imp) != SQLITE_DONE)
+          if (h->n_rows++ == 0)
+            g_ptr_array_add (user_list, h);
+          if (rows->len == G_MAXUINT32)
             {
-              sql_fail (s, error, "cannot store an impression");
+              g_set_error (error, DLEN_ERROR, DLEN_ERROR_DATA, "%s: more than %u rows in one import", path, G_MAXUINT32);
               goto rollback;
             }
+          r.user = h;
+          r.in.time_ms = rec.time_ms;
+          r.in.session = strings_id (&sessions, rec.session);
+          r.in.request = strings_id (&requests, rec.request);
+          r.in.liked = r.in.negative = FALSE;
+          for (guint j = 0; j < n_liked; j++)
+            r.in.liked |= rec.lab[liked_t[j]] == 1.0f;
+          for (guint j = 0; j < n_negative; j++)
+            r.in.negative |= rec.lab[negative_t[j]] == 1.0f;
+          g_array_append_val (rows, r);
+          logged_requests |= rec.request != NULL;
           report->rows_accepted++;
         }
-      if ((report->rows_read & 4095) == 0)
-        {
-          if (g_cancellable_set_error_if_cancelled (cancellable, error))
-            goto rollback;
-          if (progress)
-            progress (dlen_csv_reader_offset (reader), dlen_csv_reader_size (reader), report->rows_read, user_data);
-        }
+      if (!import_progress_row (&prog, 0, reader, error))
+        goto rollback;
+      /* A log imported before stops the import as soon as its checksum is known. */
+      if ((report->rows_read & 4095) == 0 && !sha_job_check (s, &sha, FALSE, error))
+        goto rollback;
     }
+  prog.offset[0] = dlen_csv_reader_offset (reader);
   if (report->rows_accepted == 0)
     {
       g_set_error (error, DLEN_ERROR, DLEN_ERROR_DATA, "%s: no usable rows%s%s", path,
                    report->first_reject ? "; first problem: " : "", report->first_reject ? report->first_reject : "");
       goto rollback;
     }
-  if (!derive_features (s, report->import_id, &schema, &ids, o, error))
+
+  /* Logged requests are numbered over the whole project: in memory when the project has none
+   * yet, else by SQL after the insert. */
+  if (logged_requests)
+    rank_requests = query_int (s, "SELECT EXISTS (SELECT 1 FROM impressions WHERE log_request IS NOT NULL)", 1) == 0;
+  g_ptr_array_sort (user_list, compare_history_id);
+  place_rows ((ImportRow *) (void *) rows->data, rows->len, user_list, &requests, rank_requests, o);
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
     goto rollback;
-  upd_import = prepare (s, "UPDATE imports SET finished_ms = ?, rows_read = ?, rows_accepted = ?, rows_rejected = ? WHERE id = ?",
-                        error);
+
+  /* Pass 2: read the log again and insert every accepted row with its features. */
+  g_string_append (cols, "import_id, line, user_id, item_id, time_ms, day, log_session, log_request, truth,"
+                        " session, request, session_pos, session_minutes, hist_likes20, hist_negative20");
+  for (guint i = 0; i < schema.n_cat; i++)
+    g_string_append_printf (cols, ", f%" G_GINT64_FORMAT, ids.cat[i]);
+  for (guint i = 0; i < schema.n_num; i++)
+    g_string_append_printf (cols, ", f%" G_GINT64_FORMAT, ids.num[i]);
+  for (guint i = 0; i < schema.n_targets; i++)
+    g_string_append_printf (cols, ", f%" G_GINT64_FORMAT, ids.tgt[i]);
+  if (!batch_init (s, &batch, cols->str, 15 + schema.n_cat + schema.n_num + schema.n_targets, error))
+    goto rollback;
+  g_clear_pointer (&m, dlen_mapping_free);
+  m = dlen_mapping_open (path, &o->load, NULL, error);
+  if (!m)
+    goto rollback;
+  reader = dlen_mapping_reader (m);
+  accepted = 0;
+  while ((rc = dlen_mapping_next (m, &rec, &rej, error)) != 0)
+    {
+      const ImportRow *r;
+      Value *v;
+      gint64 iid = 0;
+      if (rc == -2)
+        goto rollback;
+      if (rc == 1)
+        {
+          /* The same rows as pass 1, unless the file changed in between. */
+          r = accepted < rows->len ? &g_array_index (rows, ImportRow, accepted) : NULL;
+          if (!r || strcmp (r->user->key, rec.user) != 0)
+            {
+              g_set_error (error, DLEN_ERROR, DLEN_ERROR_IO, "%s: the file changed while it was being imported", path);
+              goto rollback;
+            }
+          accepted++;
+          if (rec.item && (iid = key_id (s, ins_item, sel_item, items, rec.item, error)) < 0)
+            goto rollback;
+          v = batch_row (&batch);
+          value_int (v++, report->import_id);
+          value_int (v++, (gint64) rec.line);
+          value_int (v++, r->user->id);
+          if (rec.item)
+            value_int (v++, iid);
+          else
+            (v++)->type = VAL_NULL;
+          value_int (v++, rec.time_ms);
+          value_int (v++, rec.day);
+          value_text (&batch, v++, rec.session);
+          value_text (&batch, v++, rec.request);
+          if (isnan (rec.truth))
+            (v++)->type = VAL_NULL;
+          else
+            value_double (v++, rec.truth);
+          if (r->user->replay)
+            {
+              /* Walked from the table after the insert. */
+              for (int j = 0; j < 6; j++)
+                v[j].type = VAL_NULL;
+            }
+          else
+            {
+              SqlNumber session = sql_mul_add ((SqlNumber) { FALSE, r->user->id, 0.0 }, 1000000, r->out.s);
+              value_number (&v[0], session);
+              v[1].type = VAL_NULL;
+              if (!rec.request)
+                value_number (&v[1], sql_mul_add (session, 100000, r->out.p / o->request_size));
+              value_int (&v[2], r->out.p);
+              value_double (&v[3], r->out.minutes);
+              value_int (&v[4], r->out.likes20);
+              value_int (&v[5], r->out.negative20);
+            }
+          if (rec.request && r->out.rank)
+            value_int (&v[1], -(gint64) r->out.rank);
+          v += 6;
+          for (guint i = 0; i < schema.n_cat; i++)
+            value_text (&batch, v++, rec.cat[i]);
+          for (guint i = 0; i < schema.n_num; i++)
+            if (isnan (rec.num[i]))
+              (v++)->type = VAL_NULL;
+            else
+              value_double (v++, rec.num[i]);
+          for (guint i = 0; i < schema.n_targets; i++)
+            if (isnan (rec.lab[i]))
+              (v++)->type = VAL_NULL;
+            else
+              value_double (v++, rec.lab[i]);
+          if (!batch_next (s, &batch, error))
+            goto rollback;
+        }
+      if (!import_progress_row (&prog, 1, reader, error))
+        goto rollback;
+    }
+  if (!batch_flush (s, &batch, error))
+    goto rollback;
+  if (accepted != rows->len)
+    {
+      g_set_error (error, DLEN_ERROR, DLEN_ERROR_IO, "%s: the file changed while it was being imported", path);
+      goto rollback;
+    }
+  g_clear_pointer (&rows, g_array_unref);
+
+  if (!replay_histories (s, user_list, &sessions, liked_sql->str, negative_sql->str, o, error)
+      || (logged_requests && !rank_requests && !number_logged_requests (s, error)))
+    goto rollback;
+  if (!sha_job_check (s, &sha, TRUE, error))
+    goto rollback;
+  upd_import = prepare (s, "UPDATE imports SET finished_ms = ?, rows_read = ?, rows_accepted = ?, rows_rejected = ?,"
+                           " size = ?, sha256 = ?, user_features_sha256 = ? WHERE id = ?", error);
   if (!upd_import)
     goto rollback;
   sqlite3_bind_int64 (upd_import, 1, g_get_real_time () / 1000);
   sqlite3_bind_int64 (upd_import, 2, (gint64) report->rows_read);
   sqlite3_bind_int64 (upd_import, 3, (gint64) report->rows_accepted);
   sqlite3_bind_int64 (upd_import, 4, (gint64) report->rows_rejected);
-  sqlite3_bind_int64 (upd_import, 5, report->import_id);
+  sqlite3_bind_int64 (upd_import, 5, sha.size);
+  sqlite3_bind_text (upd_import, 6, sha.sha, -1, SQLITE_STATIC);
+  sqlite3_bind_text (upd_import, 7, sha.uf_sha, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (upd_import, 8, report->import_id);
   if (sqlite3_step (upd_import) != SQLITE_DONE)
     {
       sql_fail (s, error, "cannot finish the import record");
@@ -723,6 +1518,15 @@ rollback:
   sqlite3_exec (s->db, "ROLLBACK", NULL, NULL, NULL);
   report->import_id = 0;
 out:
+  if (sha_job_finish (s, &sha, !ok, error))
+    {
+      /* Nothing of the log counts when its checksum stopped the import. */
+      dlen_import_report_clear (report);
+      memset (report, 0, sizeof *report);
+    }
+  batch_clear (&batch);
+  strings_clear (&sessions);
+  strings_clear (&requests);
   dlen_reject_clear (&rej);
   dlen_store_set_cancellable (s, NULL);
   return ok;
