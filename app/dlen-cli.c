@@ -135,10 +135,11 @@ add_data_options (GOptionContext *ctx, DataOptions *o)
 static void
 data_options_clear (DataOptions *o)
 {
-  g_free (o->preset);
-  g_free (o->user_features);
-  g_strfreev (o->maps);
+  g_clear_pointer (&o->preset, g_free);
+  g_clear_pointer (&o->user_features, g_free);
+  g_clear_pointer (&o->maps, g_strfreev);
 }
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (DataOptions, data_options_clear)
 
 static gboolean
 has_history_fields (const DlenSchema *schema)
@@ -242,9 +243,9 @@ on_progress (const DlenProgress *p, void *user_data)
 static int
 cmd_train (int argc, char **argv)
 {
-  DataOptions data_opts = { 0 };
-  char *arch_name = NULL, *split = NULL, *out = NULL, *expert_units = NULL, *tower_units = NULL;
-  char **task_weights = NULL;
+  g_auto (DataOptions) data_opts = { 0 };
+  g_autofree char *arch_name = NULL, *split = NULL, *out = NULL, *expert_units = NULL, *tower_units = NULL;
+  g_auto (GStrv) task_weights = NULL;
   int epochs = 3, batch = 128, emb_dim = 16, shared_experts = -1, task_experts = 1, levels = 1, threads = 1;
   double lr = 3e-3, l2 = 1e-6, weak_fraction = 1.0, valid_fraction = 0.1, emotion_weight = 1.0, test_fraction = 0;
   gint64 seed = 1;
@@ -416,13 +417,6 @@ cmd_train (int argc, char **argv)
         g_print ("stored in the project as model %" G_GINT64_FORMAT "\n", model_id);
     }
   dlen_training_result_clear (&result);
-  data_options_clear (&data_opts);
-  g_free (arch_name);
-  g_free (split);
-  g_free (out);
-  g_free (expert_units);
-  g_free (tower_units);
-  g_strfreev (task_weights);
   return EXIT_OK;
 }
 
@@ -477,8 +471,8 @@ resolve_model (int argc, char **argv, gint64 model_id, const char **data_path, G
 static int
 cmd_eval (int argc, char **argv)
 {
-  DataOptions data_opts = { 0 };
-  char *split = NULL;
+  g_auto (DataOptions) data_opts = { 0 };
+  g_autofree char *split = NULL;
   gboolean json = FALSE, all = FALSE;
   gint64 model_id = 0;
   const char *data_path = NULL;
@@ -553,16 +547,14 @@ cmd_eval (int argc, char **argv)
       if (!isnan (true_auc))
         g_print ("%-16s %8.4f  (p_e against the generator's true emotion)\n", "true emotion", true_auc);
     }
-  data_options_clear (&data_opts);
-  g_free (split);
   return EXIT_OK;
 }
 
 static int
 cmd_predict (int argc, char **argv)
 {
-  DataOptions data_opts = { 0 };
-  char *out_path = NULL;
+  g_auto (DataOptions) data_opts = { 0 };
+  g_autofree char *out_path = NULL;
   gint64 model_id = 0;
   gboolean no_csv = FALSE;
   const char *data_path = NULL;
@@ -664,8 +656,6 @@ cmd_predict (int argc, char **argv)
       g_set_error (&error, DLEN_ERROR, DLEN_ERROR_IO, "stdout: %s", g_strerror (errno));
       return fail (g_steal_pointer (&error));
     }
-  data_options_clear (&data_opts);
-  g_free (out_path);
   return EXIT_OK;
 }
 
@@ -695,7 +685,7 @@ cmd_generate (int argc, char **argv)
   gint64 users = sp.users, items = sp.items, categories = sp.categories, impressions = (gint64) sp.impressions;
   gint64 request_size = sp.request_size, days = sp.days, seed = (gint64) sp.seed;
   double clickbait = sp.clickbait_share, objectionable = sp.objectionable_share;
-  char *out_path = NULL;
+  g_autofree char *out_path = NULL;
   GOptionEntry entries[] = {
     { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out_path, "Write the TSV log here (required)", "FILE" },
     { "users", 0, 0, G_OPTION_ARG_INT64, &users, "Users (default 2000)", "N" },
@@ -766,7 +756,6 @@ cmd_generate (int argc, char **argv)
         g_set_error (&error, DLEN_ERROR, DLEN_ERROR_IO, "%s: %s", out_path, g_strerror (saved));
       return fail (g_steal_pointer (&error));
     }
-  g_free (out_path);
   return EXIT_OK;
 }
 
@@ -776,7 +765,7 @@ static int
 cmd_replay (int argc, char **argv)
 {
   gint64 model_id = 0;
-  char *weights_text = NULL, *preset = NULL, *rule_text = NULL, *sweep = NULL;
+  g_autofree char *weights_text = NULL, *preset = NULL, *rule_text = NULL, *sweep = NULL;
   int k = 3, min_count = 5;
   double threshold = 0.2;
   gboolean all = FALSE, json = FALSE;
@@ -898,10 +887,6 @@ cmd_replay (int argc, char **argv)
         g_print ("%-16s %10.4f %10.4f %10.4f %+10.4f\n", set->names[t], ranked.outcome[t], logged.outcome[t],
                  base.outcome[t], ranked.outcome[t] - base.outcome[t]);
     }
-  g_free (weights_text);
-  g_free (preset);
-  g_free (rule_text);
-  g_free (sweep);
   return EXIT_OK;
 }
 
@@ -909,7 +894,7 @@ static int
 cmd_trajectory (int argc, char **argv)
 {
   gint64 model_id = 0;
-  char *user = NULL;
+  g_autofree char *user = NULL;
   int smooth = 10;
   gboolean json = FALSE;
   GOptionEntry entries[] = {
@@ -941,7 +926,6 @@ cmd_trajectory (int argc, char **argv)
       g_print ("user %s under model %" G_GINT64_FORMAT ": %u impressions (--json for the full series)\n", user, model_id,
                g_strv_length (points) - 1);
     }
-  g_free (user);
   return EXIT_OK;
 }
 
@@ -966,8 +950,8 @@ on_import_progress (guint64 bytes_done, guint64 bytes_total, guint64 rows, gpoin
 static int
 cmd_import (int argc, char **argv)
 {
-  DataOptions data_opts = { 0 };
-  char *project = NULL;
+  g_auto (DataOptions) data_opts = { 0 };
+  g_autofree char *project = NULL;
   int gap = 30, request_size = 10;
   gboolean json = FALSE;
   GOptionEntry entries[] = {
@@ -1047,8 +1031,6 @@ cmd_import (int argc, char **argv)
         g_print ("first rejected row: %s\n", report.first_reject);
     }
   dlen_import_report_clear (&report);
-  data_options_clear (&data_opts);
-  g_free (project);
   return EXIT_OK;
 }
 
