@@ -126,13 +126,23 @@ static const char *const schema_v1 =
 gboolean
 dlen_store_is_project_file (const char *path)
 {
-  char head[16] = { 0 };
-  FILE *fp = g_fopen (path, "rb");
-  gboolean yes;
-  if (!fp)
+  GStatBuf st;
+  sqlite3 *db = NULL;
+  gboolean yes = FALSE;
+  /* Read the header through SQLite, never with a file handle of our own: closing any handle on
+   * a database file drops every POSIX lock this process holds on it, and another process could
+   * then delete the WAL of a connection that is still open here. SQLite's own opens share the
+   * locks of the process's other connections. An SQLite file is at least its 100-byte header
+   * (SQLite would take an empty file for an empty database). */
+  if (g_stat (path, &st) != 0 || !S_ISREG (st.st_mode) || st.st_size < 100)
     return FALSE;
-  yes = fread (head, 1, 16, fp) == 16 && memcmp (head, "SQLite format 3", 16) == 0;
-  fclose (fp);
+  if (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK)
+    {
+      sqlite3_stmt *q = NULL;
+      yes = sqlite3_prepare_v2 (db, "PRAGMA schema_version", -1, &q, NULL) == SQLITE_OK && sqlite3_step (q) == SQLITE_ROW;
+      sqlite3_finalize (q);
+    }
+  sqlite3_close_v2 (db);
   return yes;
 }
 
