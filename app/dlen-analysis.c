@@ -412,40 +412,116 @@ dlen_replay_report_json (const DlenReplaySet *set, const float *w, guint k, GErr
   return g_string_free (g_steal_pointer (&s), FALSE);
 }
 
-char *
-dlen_trajectory_json (DlenStore *store, gint64 model_id, const char *user, guint smooth, GError **error)
-{
-  sqlite3 *db = dlen_store_db (store);
-  g_autoptr (DlenModel) model = dlen_store_load_model (store, model_id, error);
-  g_autoptr (sqlite3_stmt) st = NULL;
-  g_autoptr (GString) sql = g_string_new (NULL), pos = g_string_new ("0"), neg = g_string_new ("0");
-  g_autoptr (GString) out = NULL;
-  g_autofree double *window = NULL;
-  g_autofree char *category_expr = NULL;
-  gint64 category_col = 0, prev_session = G_MININT64;
-  const DlenSchema *schema;
-  double sum = 0;
-  guint n = 0, width;
-  int rc;
+/* ---- Emotion trajectories -------------------------------------------------------------------- */
 
-  if (!model)
-    return NULL;
-  if (dlen_model_config (model)->arch != DLEN_ARCH_DLEN)
+typedef struct {
+  DlenTrajectory pub;
+  GArray *points;              /* DlenTrajectoryPoint */
+  GArray *predictions;         /* float */
+  GStringChunk *strings;       /* item and category keys, deduplicated */
+  double *window;              /* the last `smooth` p_e values, a ring */
+  double sum;
+  gint64 prev_session;
+} Trajectory;
+
+DlenTrajectory *
+dlen_trajectory_new (const char *user, gint64 model_id, guint smooth, guint n_targets, const char *const *target_names)
+{
+  Trajectory *t = g_atomic_rc_box_new0 (Trajectory);
+  g_return_val_if_fail (n_targets <= DLEN_MAX_TARGETS, NULL);
+  t->pub.user = g_strdup (user ? user : "");
+  t->pub.model_id = model_id;
+  t->pub.smooth = MAX (smooth, 1u);
+  t->pub.n_targets = n_targets;
+  t->pub.target_names = g_new0 (char *, n_targets + 1);
+  for (guint k = 0; k < n_targets; k++)
     {
-      g_set_error (error, DLEN_ERROR, DLEN_ERROR_INVALID, "model %" G_GINT64_FORMAT " is %s: trajectories need a DLEN model",
-                   model_id, dlen_arch_to_string (dlen_model_config (model)->arch));
-      return NULL;
+      t->pub.target_names[k] = g_strdup (target_names ? target_names[k] : "");
+      t->pub.kind[k] = DLEN_TARGET_BINARY;
     }
-  schema = dlen_model_schema (model);
-  width = schema->n_targets + 1;
-  if (sqlite3_prepare_v2 (db, "SELECT id, kind, name FROM fields", -1, &st, NULL) != SQLITE_OK)
-    return sql_error (store, error, "cannot read the fields"), NULL;
+  t->points = g_array_new (FALSE, FALSE, sizeof (DlenTrajectoryPoint));
+  t->predictions = g_array_new (FALSE, FALSE, sizeof (float));
+  t->strings = g_string_chunk_new (4096);
+  t->window = g_new0 (double, t->pub.smooth);
+  t->prev_session = G_MININT64;
+  return &t->pub;
+}
+
+void
+dlen_trajectory_append (DlenTrajectory *traj, gint64 time_ms, gint64 session, float p_e, guint flags,
+                        const char *item, const char *category, const float *predictions)
+{
+  Trajectory *t = (Trajectory *) traj;
+  guint smooth = traj->smooth;
+  gsize n = t->points->len;
+  DlenTrajectoryPoint pt;
+
+  /* Trailing mean over the last @smooth impressions (fewer at the start). */
+  t->sum += p_e - t->window[n % smooth];
+  t->window[n % smooth] = p_e;
+  pt.time_ms = time_ms;
+  pt.session = session;
+  pt.p_e = p_e;
+  pt.smoothed = t->sum / MIN (n + 1, smooth);
+  pt.flags = flags & (DLEN_TRAJECTORY_POSITIVE | DLEN_TRAJECTORY_NEGATIVE);
+  if (session != t->prev_session)
+    pt.flags |= DLEN_TRAJECTORY_SESSION_START;
+  pt.item = g_string_chunk_insert_const (t->strings, item ? item : "");
+  pt.category = g_string_chunk_insert_const (t->strings, category ? category : "");
+  t->prev_session = session;
+  g_array_append_val (t->points, pt);
+  if (traj->n_targets)
+    g_array_append_vals (t->predictions, predictions, traj->n_targets);
+  traj->points = (const DlenTrajectoryPoint *) t->points->data;
+  traj->predictions = (const float *) t->predictions->data;
+  traj->n_points = t->points->len;
+}
+
+DlenTrajectory *
+dlen_trajectory_ref (DlenTrajectory *traj)
+{
+  return g_atomic_rc_box_acquire (traj);
+}
+
+static void
+trajectory_clear (gpointer data)
+{
+  Trajectory *t = data;
+  g_free (t->pub.user);
+  g_strfreev (t->pub.target_names);
+  g_array_unref (t->points);
+  g_array_unref (t->predictions);
+  g_string_chunk_free (t->strings);
+  g_free (t->window);
+}
+
+void
+dlen_trajectory_unref (DlenTrajectory *traj)
+{
+  if (traj)
+    g_atomic_rc_box_release_full (traj, trajectory_clear);
+}
+
+/* The SQL of a model's targets in the project: "(0 OR i.fA = 1 ...)" for negative feedback
+ * (negative-polarity binary targets) and for positive actions (weak-positive binary targets),
+ * and the column of a "category" field (0 without one). */
+static gboolean
+target_expressions (DlenStore *store, const DlenSchema *schema, GString *pos, GString *neg, gint64 *category_col,
+                    GError **error)
+{
+  g_autoptr (sqlite3_stmt) st = NULL;
+  int rc;
+  g_string_assign (pos, "0");
+  g_string_assign (neg, "0");
+  *category_col = 0;
+  if (sqlite3_prepare_v2 (dlen_store_db (store), "SELECT id, kind, name FROM fields", -1, &st, NULL) != SQLITE_OK)
+    return sql_error (store, error, "cannot read the fields");
   while ((rc = sqlite3_step (st)) == SQLITE_ROW)
     {
       const char *kind = (const char *) sqlite3_column_text (st, 1), *name = (const char *) sqlite3_column_text (st, 2);
       gint64 id = sqlite3_column_int64 (st, 0);
       if (g_str_equal (kind, "category") && g_str_equal (name, "category"))
-        category_col = id;
+        *category_col = id;
       for (guint t = 0; t < schema->n_targets; t++)
         if (g_str_equal (kind, "target") && g_str_equal (name, schema->targets[t].name)
             && schema->targets[t].kind == DLEN_TARGET_BINARY)
@@ -456,7 +532,50 @@ dlen_trajectory_json (DlenStore *store, gint64 model_id, const char *user, guint
               g_string_append_printf (pos, " OR i.f%" G_GINT64_FORMAT " = 1", id);
           }
     }
-  g_clear_pointer (&st, sqlite3_finalize);
+  if (rc != SQLITE_DONE)
+    return sql_error (store, error, "cannot read the fields");
+  return TRUE;
+}
+
+static DlenModel *
+load_dlen_model (DlenStore *store, gint64 model_id, const char *what, GError **error)
+{
+  g_autoptr (DlenModel) model = dlen_store_load_model (store, model_id, error);
+  if (model && dlen_model_config (model)->arch != DLEN_ARCH_DLEN)
+    {
+      g_set_error (error, DLEN_ERROR, DLEN_ERROR_INVALID, "model %" G_GINT64_FORMAT " is %s: %s need a DLEN model",
+                   model_id, dlen_arch_to_string (dlen_model_config (model)->arch), what);
+      return NULL;
+    }
+  return g_steal_pointer (&model);
+}
+
+DlenTrajectory *
+dlen_trajectory_load (DlenStore *store, gint64 model_id, const char *user, guint smooth, GError **error)
+{
+  sqlite3 *db = dlen_store_db (store);
+  g_autoptr (DlenModel) model = load_dlen_model (store, model_id, "trajectories", error);
+  g_autoptr (sqlite3_stmt) st = NULL;
+  g_autoptr (GString) sql = g_string_new (NULL), pos = g_string_new (NULL), neg = g_string_new (NULL);
+  g_autoptr (DlenTrajectory) traj = NULL;
+  g_autofree char *category_expr = NULL;
+  const char *names[DLEN_MAX_TARGETS + 1];
+  gint64 category_col = 0;
+  const DlenSchema *schema;
+  guint width;
+  int rc;
+
+  if (!model)
+    return NULL;
+  schema = dlen_model_schema (model);
+  width = schema->n_targets + 1;
+  if (!target_expressions (store, schema, pos, neg, &category_col, error))
+    return NULL;
+  for (guint t = 0; t < schema->n_targets; t++)
+    names[t] = schema->targets[t].name;
+  traj = dlen_trajectory_new (user, model_id, smooth, schema->n_targets, names);
+  for (guint t = 0; t < schema->n_targets; t++)
+    traj->kind[t] = schema->targets[t].kind;
   category_expr = category_col ? g_strdup_printf ("i.f%" G_GINT64_FORMAT, category_col) : g_strdup ("NULL");
   g_string_printf (sql, "SELECT i.time_ms, i.session, it.key, (%s), (%s), p.p, %s FROM impressions i"
                         " JOIN users u ON u.id = i.user_id LEFT JOIN items it ON it.id = i.item_id"
@@ -467,55 +586,167 @@ dlen_trajectory_json (DlenStore *store, gint64 model_id, const char *user, guint
     return sql_error (store, error, "cannot read the trajectory"), NULL;
   sqlite3_bind_int64 (st, 1, model_id);
   sqlite3_bind_text (st, 2, user, -1, SQLITE_STATIC);
-  smooth = MAX (smooth, 1u);
-  window = g_new0 (double, smooth);
-  out = g_string_new ("{\"user\": ");
-  dlen_json_string (out, user);
-  g_string_append_printf (out, ", \"model_id\": %" G_GINT64_FORMAT ", \"smooth\": %u, \"points\": [", model_id, smooth);
   while ((rc = sqlite3_step (st)) == SQLITE_ROW)
     {
       const float *p = sqlite3_column_blob (st, 5);
-      gint64 session = sqlite3_column_int64 (st, 1);
-      double pe;
+      guint flags = (sqlite3_column_int (st, 3) ? DLEN_TRAJECTORY_POSITIVE : 0)
+                    | (sqlite3_column_int (st, 4) ? DLEN_TRAJECTORY_NEGATIVE : 0);
       if (sqlite3_column_bytes (st, 5) != (int) (width * sizeof (float)))
         continue;
-      pe = p[schema->n_targets];
-      /* Trailing mean over the last @smooth impressions (fewer at the start). */
-      sum += pe - window[n % smooth];
-      window[n % smooth] = pe;
-      n++;
-      g_string_append_printf (out, "%s{\"time_ms\": %" G_GINT64_FORMAT ", \"p_e\": ", n > 1 ? ", " : "",
-                              (gint64) sqlite3_column_int64 (st, 0));
-      dlen_json_number (out, pe);
-      g_string_append (out, ", \"smoothed\": ");
-      dlen_json_number (out, sum / MIN (n, smooth));
-      g_string_append_printf (out, ", \"session\": %" G_GINT64_FORMAT ", \"session_start\": %s, \"item\": ", session,
-                              session != prev_session ? "true" : "false");
-      dlen_json_string (out, sqlite3_column_text (st, 2) ? (const char *) sqlite3_column_text (st, 2) : "");
-      g_string_append (out, ", \"category\": ");
-      dlen_json_string (out, sqlite3_column_text (st, 6) ? (const char *) sqlite3_column_text (st, 6) : "");
-      g_string_append_printf (out, ", \"positive\": %s, \"negative\": %s, \"predictions\": {",
-                              sqlite3_column_int (st, 3) ? "true" : "false", sqlite3_column_int (st, 4) ? "true" : "false");
-      for (guint t = 0; t < schema->n_targets; t++)
-        {
-          if (t)
-            g_string_append (out, ", ");
-          dlen_json_string (out, schema->targets[t].name);
-          g_string_append (out, ": ");
-          dlen_json_number (out, p[t]);
-        }
-      g_string_append (out, "}}");
-      prev_session = session;
+      dlen_trajectory_append (traj, sqlite3_column_int64 (st, 0), sqlite3_column_int64 (st, 1), p[schema->n_targets],
+                              flags, (const char *) sqlite3_column_text (st, 2),
+                              (const char *) sqlite3_column_text (st, 6), p);
     }
   if (rc != SQLITE_DONE)
     return sql_error (store, error, "cannot read the trajectory"), NULL;
-  if (n == 0)
+  if (traj->n_points == 0)
     {
       g_set_error (error, DLEN_ERROR, DLEN_ERROR_DATA,
                    "no cached predictions of model %" G_GINT64_FORMAT " for user '%s' (unknown user, or run 'dlen predict "
                    "PROJECT --model %" G_GINT64_FORMAT " --no-csv' first)", model_id, user, model_id);
       return NULL;
     }
+  return g_steal_pointer (&traj);
+}
+
+char *
+dlen_trajectory_to_json (const DlenTrajectory *traj)
+{
+  GString *out = g_string_new ("{\"user\": ");
+  dlen_json_string (out, traj->user);
+  g_string_append_printf (out, ", \"model_id\": %" G_GINT64_FORMAT ", \"smooth\": %u, \"points\": [", traj->model_id,
+                          traj->smooth);
+  for (gsize i = 0; i < traj->n_points; i++)
+    {
+      const DlenTrajectoryPoint *pt = &traj->points[i];
+      const float *p = traj->predictions + i * traj->n_targets;
+      g_string_append_printf (out, "%s{\"time_ms\": %" G_GINT64_FORMAT ", \"p_e\": ", i ? ", " : "", pt->time_ms);
+      dlen_json_number (out, pt->p_e);
+      g_string_append (out, ", \"smoothed\": ");
+      dlen_json_number (out, pt->smoothed);
+      g_string_append_printf (out, ", \"session\": %" G_GINT64_FORMAT ", \"session_start\": %s, \"item\": ", pt->session,
+                              pt->flags & DLEN_TRAJECTORY_SESSION_START ? "true" : "false");
+      dlen_json_string (out, pt->item);
+      g_string_append (out, ", \"category\": ");
+      dlen_json_string (out, pt->category);
+      g_string_append_printf (out, ", \"positive\": %s, \"negative\": %s, \"predictions\": {",
+                              pt->flags & DLEN_TRAJECTORY_POSITIVE ? "true" : "false",
+                              pt->flags & DLEN_TRAJECTORY_NEGATIVE ? "true" : "false");
+      for (guint t = 0; t < traj->n_targets; t++)
+        {
+          if (t)
+            g_string_append (out, ", ");
+          dlen_json_string (out, traj->target_names[t]);
+          g_string_append (out, ": ");
+          dlen_json_number (out, p[t]);
+        }
+      g_string_append (out, "}}");
+    }
   g_string_append (out, "]}");
-  return g_string_free (g_steal_pointer (&out), FALSE);
+  return g_string_free (out, FALSE);
+}
+
+char *
+dlen_trajectory_json (DlenStore *store, gint64 model_id, const char *user, guint smooth, GError **error)
+{
+  g_autoptr (DlenTrajectory) traj = dlen_trajectory_load (store, model_id, user, smooth, error);
+  return traj ? dlen_trajectory_to_json (traj) : NULL;
+}
+
+/* ---- Per-user emotion summaries ---------------------------------------------------------------- */
+
+/* dlen_blob_float(blob, k): the k-th float of a predictions blob, NULL when out of range. */
+static void
+sql_blob_float (sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+  const float *p = sqlite3_value_blob (argv[0]);
+  int bytes = sqlite3_value_bytes (argv[0]);
+  sqlite3_int64 k = sqlite3_value_int64 (argv[1]);
+  float v;
+  if (!p || k < 0 || (k + 1) * (sqlite3_int64) sizeof (float) > bytes)
+    {
+      sqlite3_result_null (ctx);
+      return;
+    }
+  memcpy (&v, p + k, sizeof v);
+  if (isfinite (v))
+    sqlite3_result_double (ctx, v);
+  else
+    sqlite3_result_null (ctx);
+}
+
+static void
+user_summary_clear (gpointer data)
+{
+  g_free (((DlenUserSummary *) data)->user);
+}
+
+GArray *
+dlen_user_summaries_load (DlenStore *store, gint64 model_id, GError **error)
+{
+  sqlite3 *db = dlen_store_db (store);
+  g_autoptr (DlenModel) model = load_dlen_model (store, model_id, "emotion summaries", error);
+  g_autoptr (sqlite3_stmt) st = NULL;
+  g_autoptr (GString) sql = g_string_new (NULL), pos = g_string_new (NULL), neg = g_string_new (NULL);
+  g_autoptr (GArray) out = NULL;
+  gint64 category_col;
+  const DlenSchema *schema;
+  int rc;
+
+  if (!model)
+    return NULL;
+  schema = dlen_model_schema (model);
+  if (!target_expressions (store, schema, pos, neg, &category_col, error))
+    return NULL;
+  /* Registering again on the same connection replaces the same function: harmless. */
+  if (sqlite3_create_function_v2 (db, "dlen_blob_float", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL, sql_blob_float,
+                                  NULL, NULL, NULL) != SQLITE_OK)
+    return sql_error (store, error, "cannot register dlen_blob_float"), NULL;
+  /* Variance as E[p^2] - E[p]^2: p_e lies in [0, 1], so doubles lose nothing that shows. */
+  g_string_printf (sql, "SELECT u.key, count(e), avg(e), avg(e * e), total(neg) FROM"
+                        " (SELECT i.user_id AS uid, dlen_blob_float(p.p, ?) AS e, (%s) AS neg"
+                        "  FROM predictions p JOIN impressions i ON i.id = p.impression_id"
+                        "  WHERE p.model_id = ? AND length(p.p) = ?)"
+                        " JOIN users u ON u.id = uid GROUP BY uid HAVING count(e) > 0 ORDER BY uid",
+                   neg->str);
+  if (sqlite3_prepare_v2 (db, sql->str, -1, &st, NULL) != SQLITE_OK)
+    return sql_error (store, error, "cannot summarise the users"), NULL;
+  sqlite3_bind_int (st, 1, (int) schema->n_targets);
+  sqlite3_bind_int64 (st, 2, model_id);
+  sqlite3_bind_int (st, 3, (int) ((schema->n_targets + 1) * sizeof (float)));
+  out = g_array_new (FALSE, FALSE, sizeof (DlenUserSummary));
+  g_array_set_clear_func (out, user_summary_clear);
+  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+    {
+      DlenUserSummary u;
+      double mean = sqlite3_column_double (st, 2), sq = sqlite3_column_double (st, 3);
+      u.user = g_strdup ((const char *) sqlite3_column_text (st, 0));
+      u.impressions = sqlite3_column_int64 (st, 1);
+      u.mean_emotion = mean;
+      u.emotion_variance = MAX (sq - mean * mean, 0.0);
+      u.negative = (gint64) sqlite3_column_double (st, 4);
+      g_array_append_val (out, u);
+    }
+  if (rc == SQLITE_INTERRUPT)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "cancelled");
+      return NULL;
+    }
+  if (rc != SQLITE_DONE)
+    return sql_error (store, error, "cannot summarise the users"), NULL;
+  return g_steal_pointer (&out);
+}
+
+gboolean
+dlen_model_has_predictions (DlenStore *store, gint64 model_id)
+{
+  g_autoptr (sqlite3_stmt) st = NULL;
+  gboolean yes = FALSE;
+  if (sqlite3_prepare_v2 (dlen_store_db (store), "SELECT EXISTS (SELECT 1 FROM predictions WHERE model_id = ?)", -1, &st,
+                          NULL) == SQLITE_OK)
+    {
+      sqlite3_bind_int64 (st, 1, model_id);
+      yes = sqlite3_step (st) == SQLITE_ROW && sqlite3_column_int (st, 0);
+    }
+  return yes;
 }

@@ -61,11 +61,81 @@ gboolean dlen_replay_set_parse_weights (const DlenReplaySet *set, const char *te
  * weights with the emotion's set to 0), deltas against the baseline, and per-category slots. */
 char *dlen_replay_report_json (const DlenReplaySet *set, const float *weights, guint k, GError **error);
 
-/* One user's emotion over time under a model (cached predictions): time, p_e, the trailing
- * mean of p_e over @smooth impressions, session, item, category, positive actions (weak-positive
- * targets) and negative feedback, and every prediction. As JSON:
- * {"user", "model_id", "points": [{"time_ms", "p_e", "smoothed", "session", "session_start",
+/* ---- Emotion trajectories -------------------------------------------------------------------- */
+
+typedef enum {
+  DLEN_TRAJECTORY_SESSION_START = 1 << 0,  /* first impression of its session */
+  DLEN_TRAJECTORY_POSITIVE = 1 << 1,       /* a weak-positive target (like, share, ...) is 1 */
+  DLEN_TRAJECTORY_NEGATIVE = 1 << 2,       /* a negative-polarity target (negative feedback) is 1 */
+} DlenTrajectoryFlags;
+
+typedef struct {
+  gint64 time_ms;
+  gint64 session;
+  double smoothed;             /* trailing mean of p_e over the last `smooth` impressions (fewer at the start) */
+  float p_e;
+  guint8 flags;                /* DlenTrajectoryFlags */
+  const char *item;            /* the item's key, "" when unknown; owned by the trajectory */
+  const char *category;        /* "" without a "category" field */
+} DlenTrajectoryPoint;
+
+/* One user's emotion over time under a model: the series the Emotions page draws and
+ * `dlen trajectory --json` prints. Points are in time order (then impression order).
+ * Reference counted; read-only once built, so it may be shared between threads. */
+typedef struct {
+  char *user;
+  gint64 model_id;
+  guint smooth;
+  guint n_targets;
+  char **target_names;                     /* n_targets names (NULL-terminated) */
+  DlenTargetKind kind[DLEN_MAX_TARGETS];   /* binary: probability; duration: expected seconds */
+  gsize n_points;
+  const DlenTrajectoryPoint *points;       /* n_points; valid until the next append */
+  const float *predictions;                /* n_points x n_targets, every target's prediction */
+} DlenTrajectory;
+
+/* An empty trajectory for @n_targets targets named @target_names (kinds all binary); fill it
+ * with dlen_trajectory_append(). Used by the loader below and by synthetic series (benchmarks). */
+DlenTrajectory *dlen_trajectory_new (const char *user, gint64 model_id, guint smooth, guint n_targets,
+                                     const char *const *target_names);
+/* Appends one impression (after every earlier one in time): computes the trailing mean and
+ * the session-start flag. @flags: DLEN_TRAJECTORY_POSITIVE / _NEGATIVE (others ignored).
+ * @predictions: n_targets floats, copied; @item and @category are copied (NULL: ""). */
+void dlen_trajectory_append (DlenTrajectory *traj, gint64 time_ms, gint64 session, float p_e, guint flags,
+                             const char *item, const char *category, const float *predictions);
+DlenTrajectory *dlen_trajectory_ref (DlenTrajectory *traj);
+void dlen_trajectory_unref (DlenTrajectory *traj);   /* NULL is a no-op */
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DlenTrajectory, dlen_trajectory_unref)
+
+/* One user's emotion over time under DLEN model @model_id from its cached predictions (one
+ * indexed query). An error when the model is not DLEN or the user has no cached predictions. */
+DlenTrajectory *dlen_trajectory_load (DlenStore *store, gint64 model_id, const char *user, guint smooth,
+                                      GError **error);
+
+/* The trajectory as JSON:
+ * {"user", "model_id", "smooth", "points": [{"time_ms", "p_e", "smoothed", "session", "session_start",
  *   "item", "category", "positive", "negative", "predictions": {target: p}}]}. */
+char *dlen_trajectory_to_json (const DlenTrajectory *traj);
+
+/* dlen_trajectory_load() then dlen_trajectory_to_json(). */
 char *dlen_trajectory_json (DlenStore *store, gint64 model_id, const char *user, guint smooth, GError **error);
+
+/* ---- Per-user emotion summaries ---------------------------------------------------------------- */
+
+typedef struct {
+  char *user;                  /* users.key */
+  gint64 impressions;          /* impressions with a cached prediction */
+  double mean_emotion;         /* mean p_e */
+  double emotion_variance;     /* population variance of p_e */
+  gint64 negative;             /* impressions with negative feedback (a negative-polarity target = 1) */
+} DlenUserSummary;
+
+/* Every user's summary under DLEN model @model_id over its cached predictions (one GROUP BY
+ * query), in users.id order: a GArray of DlenUserSummary that frees the user keys with it.
+ * Empty (not an error) when nothing is cached. Polls the store's cancellable. */
+GArray *dlen_user_summaries_load (DlenStore *store, gint64 model_id, GError **error);
+
+/* TRUE when @model_id has at least one cached prediction. */
+gboolean dlen_model_has_predictions (DlenStore *store, gint64 model_id);
 
 G_END_DECLS

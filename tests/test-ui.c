@@ -3,7 +3,10 @@
  * and a non-blank screenshot of every page. */
 #include <adwaita.h>
 #include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
 #include "dlen-data-page.h"
+#include "dlen-fusion-page.h"
+#include "dlen-predictions.h"
 #include "dlen-models-page.h"
 #include "dlen-synthetic-log.h"
 #include "dlen-train-page.h"
@@ -11,6 +14,7 @@
 
 static char *tmpdir;
 static DlenWindow *window;
+static gint64 trained_model;
 
 /* ---- Main-loop helpers ---------------------------------------------------------------------- */
 
@@ -194,6 +198,7 @@ test_train_cancel_and_models (void)
   gap = heartbeat_stop (&hb);
   g_assert_cmpuint (end.outcome, ==, DLEN_TRAIN_OUTCOME_DONE);
   g_assert_cmpint (end.model_id, >, 0);
+  trained_model = end.model_id;
   g_test_message ("longest main-loop gap while training: %.1f ms", gap);
   g_assert_cmpfloat (gap, <, 500.0);
   /* The live charts got the epochs. */
@@ -203,6 +208,59 @@ test_train_cancel_and_models (void)
   iterate_for (200);
   g_assert_cmpuint (dlen_models_page_get_n_models (models), >=, 1);
   g_signal_handler_disconnect (page, id);
+}
+
+/* The Fusion page's numbers for given weights equal what `dlen replay` prints for them. */
+static void
+test_fusion_matches_cli (void)
+{
+  DlenFusionPage *page = DLEN_FUSION_PAGE (find_child (GTK_WIDGET (window), DLEN_TYPE_FUSION_PAGE));
+  DlenProject *project = dlen_window_get_project (window);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *id = NULL, *weights = NULL, *out = NULL, *err = NULL;
+  g_autoptr (JsonParser) parser = json_parser_new ();
+  const char *cli = g_getenv ("DLEN_CLI");
+  double shown, printed;
+  int status;
+
+  g_assert_nonnull (page);
+  g_assert_cmpint (trained_model, >, 0);
+  if (!cli)
+    {
+      g_test_skip ("DLEN_CLI is not set");
+      return;
+    }
+  g_assert_true (dlen_cache_predictions (dlen_project_get_path (project), trained_model, NULL, &error));
+  g_assert_no_error (error);
+  dlen_project_changed (project);
+  g_assert_true (dlen_window_show_page (window, "fusion"));
+  g_assert_true (dlen_fusion_page_set_model (page, trained_model));
+  dlen_fusion_page_wait (page);
+  g_assert_cmpstr (dlen_fusion_page_get_state (page), ==, "ready");
+  /* Moving the emotion slider changes the numbers to the CLI's for the same weights. */
+  g_assert_true (dlen_fusion_page_set_weight_by_name (page, "emotion", 2.5));
+  g_assert_true (dlen_fusion_page_set_weight_by_name (page, "click", 0.75));
+  dlen_fusion_page_wait (page);
+  shown = dlen_fusion_page_get_objectionable (page);
+  weights = dlen_fusion_page_dup_weights_text (page);
+  id = g_strdup_printf ("%" G_GINT64_FORMAT, trained_model);
+  {
+    const char *argv[] = { cli, "replay", dlen_project_get_path (project), "--model", id, "--k",
+                           g_strdup_printf ("%u", dlen_fusion_page_get_k (page)), "--objectionable",
+                           dlen_objectionable_rule_to_string (dlen_fusion_page_get_rule (page)), "--weights", weights,
+                           "--json", NULL };
+    g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status, &error));
+    g_free ((char *) argv[6]);
+  }
+  g_assert_no_error (error);
+  if (!g_spawn_check_wait_status (status, NULL))
+    g_error ("dlen replay failed: %s", err);
+  g_assert_true (json_parser_load_from_data (parser, out, -1, &error));
+  printed = json_object_get_double_member (json_object_get_object_member (json_node_get_object (json_parser_get_root (parser)),
+                                                                          "ranked"), "objectionable");
+  g_test_message ("objectionable@%u: page %.6f, CLI %.6f (weights %s)", dlen_fusion_page_get_k (page), shown, printed, weights);
+  g_assert_cmpfloat_with_epsilon (shown, printed, 1e-9);
+  g_assert_cmpuint (dlen_fusion_page_get_n_frontier_points (page), >, 2);
 }
 
 /* Distinct colours in a PNG: a blank or single-colour render has a handful. */
@@ -283,6 +341,7 @@ main (int argc, char **argv)
 
   g_test_add_func ("/dlen/ui/import", test_import);
   g_test_add_func ("/dlen/ui/train-cancel-models", test_train_cancel_and_models);
+  g_test_add_func ("/dlen/ui/fusion-matches-cli", test_fusion_matches_cli);
   g_test_add_func ("/dlen/ui/screenshots", test_screenshots);
   rc = g_test_run ();
   gtk_window_destroy (GTK_WINDOW (window));

@@ -3,6 +3,8 @@
 #include "config.h"
 
 #include "dlen-data-page.h"
+#include "dlen-emotions-page.h"
+#include "dlen-fusion-page.h"
 #include "dlen-models-page.h"
 #include "dlen-train-page.h"
 #include "dlen-window.h"
@@ -18,6 +20,8 @@ struct _DlenWindow {
   DlenDataPage *data_page;
   DlenTrainPage *train_page;
   DlenModelsPage *models_page;
+  DlenEmotionsPage *emotions_page;
+  DlenFusionPage *fusion_page;
   GMenu *recent_menu;
 
   /* Owned */
@@ -130,6 +134,8 @@ dlen_window_set_project (DlenWindow *self, DlenProject *project)
   dlen_data_page_set_project (self->data_page, project);
   dlen_train_page_set_project (self->train_page, project);
   dlen_models_page_set_project (self->models_page, project);
+  dlen_emotions_page_set_project (self->emotions_page, project);
+  dlen_fusion_page_set_project (self->fusion_page, project);
   if (project)
     {
       title = dlen_project_dup_title (project);
@@ -439,6 +445,8 @@ dlen_window_class_init (DlenWindowClass *klass)
   g_type_ensure (DLEN_TYPE_DATA_PAGE);
   g_type_ensure (DLEN_TYPE_TRAIN_PAGE);
   g_type_ensure (DLEN_TYPE_MODELS_PAGE);
+  g_type_ensure (DLEN_TYPE_EMOTIONS_PAGE);
+  g_type_ensure (DLEN_TYPE_FUSION_PAGE);
   gtk_widget_class_set_template_from_resource (widget_class, "/org/dlen/Workbench/ui/dlen-window.ui");
   gtk_widget_class_bind_template_child (widget_class, DlenWindow, toast_overlay);
   gtk_widget_class_bind_template_child (widget_class, DlenWindow, stack);
@@ -447,6 +455,8 @@ dlen_window_class_init (DlenWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, DlenWindow, data_page);
   gtk_widget_class_bind_template_child (widget_class, DlenWindow, train_page);
   gtk_widget_class_bind_template_child (widget_class, DlenWindow, models_page);
+  gtk_widget_class_bind_template_child (widget_class, DlenWindow, emotions_page);
+  gtk_widget_class_bind_template_child (widget_class, DlenWindow, fusion_page);
   gtk_widget_class_bind_template_child (widget_class, DlenWindow, recent_menu);
 
   gtk_widget_class_install_action (widget_class, "win.new-project", NULL, action_new_project);

@@ -17,10 +17,14 @@ The log is read and turned into index tensors once, before any timing.
 Choices that make this peer as fast as idiomatic PyTorch allows (it should be a fair opponent):
 all categorical fields share one nn.Embedding(sparse=True) with per-field row offsets (the
 engine's layout too: one lookup instead of one per field); the heads' maths is vectorised over
-targets; dense Adam uses the multi-tensor (foreach) implementation; denormals are flushed to zero
-as the engine does while training; the thread count is set for ATen, OpenMP and OpenBLAS alike,
-and OpenMP's idle workers wait passively (spinning ones fight OpenBLAS's for the cores).
-Each expert, gate and tower is its own module, one GEMM per layer, as in the engine.
+targets; dense Adam is torch 1.13's default per-tensor loop (its foreach variant measured ~4 %
+slower here, see --foreach); denormals are flushed to zero as the engine does while training;
+the thread count is set for ATen, OpenMP and OpenBLAS alike, and OpenMP's idle workers wait
+passively (spinning ones fight OpenBLAS's for the cores).
+Each expert, gate and tower is its own module, one GEMM per layer, as in the engine; --fused
+instead computes the first layers of all level-0 experts and gates in one GEMM and the towers as
+batched matmuls (same parameters, fewer and larger operations: a stronger peer than the
+engine's own layout, for reference).
 
 Usage (run with /usr/bin/python3, which needs only torch and numpy):
   dlen_twin.py LOG [--arch dlen|ple|mmoe|shared-bottom] [--threads T] [--epochs N] [--json]
@@ -74,7 +78,9 @@ def parse_args(argv):
     ap.add_argument("--score-batch", type=int, default=2048)
     ap.add_argument("--score-reps", type=int, default=5, help="timed scoring passes after an untimed one (the best counts)")
     ap.add_argument("--no-score", action="store_true")
-    ap.add_argument("--no-foreach", action="store_true", help="per-tensor dense Adam")
+    ap.add_argument("--foreach", action="store_true", help="multi-tensor dense Adam (slower here)")
+    ap.add_argument("--fused", action="store_true",
+                    help="one GEMM for the first layers of all level-0 experts and gates, batched towers")
     ap.add_argument("--count-only", action="store_true")
     ap.add_argument("--json", action="store_true")
     return ap.parse_args(argv)
@@ -178,34 +184,51 @@ def build_model(torch, nn, F, n_fields, buckets, n_num, targets, args):
         return nn.Sequential(*layers)
 
     class Level(nn.Module):
-        def __init__(self, d_in, last):
+        def __init__(self, d_in, last, fuse):
             super().__init__()
             # Experts of group g (tasks 0..T-1, then the shared group T).
             self.group_of = []
-            experts = []
             for g in range(T + 1):
-                for _ in range(task_experts if g < T else shared):
-                    experts.append(mlp(d_in, expert_units, 0, True))
-                    self.group_of.append(g)
-            self.experts = nn.ModuleList(experts)
+                self.group_of += [g] * (task_experts if g < T else shared)
+            n_exp = len(self.group_of)
             first = [self.group_of.index(g) if g in self.group_of else None for g in range(T + 1)]
-            self.gate_input = []
-            self.cands = []
-            gates = []
+            self.gate_input, self.cands = [], []
             for t in range(T + (0 if last else 1)):
                 if t < T:
-                    cand = [e for e, g in enumerate(self.group_of) if g == t or g == T]
+                    self.cands.append([e for e, g in enumerate(self.group_of) if g == t or g == T])
                     self.gate_input.append(t if first[t] is not None else T)
                 else:
-                    cand = list(range(len(experts)))
+                    self.cands.append(list(range(n_exp)))
                     self.gate_input.append(T)
-                self.cands.append(cand)
-                gates.append(linear(d_in, len(cand)) if len(cand) > 1 else nn.Identity())
-            self.gates = nn.ModuleList(gates)
+            # --fused: every expert and gate of this level reads the same input, so their first
+            # layers are one Linear (the same parameters, concatenated) and one GEMM.
+            self.fuse = fuse
+            if fuse:
+                self.widths = [expert_units[0]] * n_exp + [len(c) for c in self.cands if len(c) > 1]
+                self.first = linear(d_in, sum(self.widths))
+                self.experts = nn.ModuleList([mlp(expert_units[0], expert_units[1:], 0, True)
+                                              for _ in range(n_exp)])
+                self.cand_t = [torch.tensor(c) for c in self.cands]
+            else:
+                self.experts = nn.ModuleList([mlp(d_in, expert_units, 0, True) for _ in range(n_exp)])
+                self.gates = nn.ModuleList([linear(d_in, len(c)) if len(c) > 1 else nn.Identity()
+                                            for c in self.cands])
 
         def forward(self, inputs):
-            outs = [e(inputs[g]) for e, g in zip(self.experts, self.group_of)]
             mixed = []
+            if self.fuse:
+                parts = self.first(inputs[0]).split(self.widths, dim=1)
+                outs = [e(F.relu(parts[i])) for i, e in enumerate(self.experts)]
+                stacked = torch.stack(outs, dim=1)
+                logits = iter(parts[len(outs):])
+                for t, cand in enumerate(self.cands):
+                    if len(cand) == 1:
+                        mixed.append(outs[cand[0]])
+                    else:
+                        prob = F.softmax(next(logits), dim=1)
+                        mixed.append(torch.bmm(prob.unsqueeze(1), stacked[:, self.cand_t[t]]).squeeze(1))
+                return mixed
+            outs = [e(inputs[g]) for e, g in zip(self.experts, self.group_of)]
             for t, gate in enumerate(self.gates):
                 cand = self.cands[t]
                 if len(cand) == 1:               # a gate with one candidate is no gate
@@ -215,6 +238,38 @@ def build_model(torch, nn, F, n_fields, buckets, n_num, targets, args):
                 stacked = torch.stack([outs[c] for c in cand], dim=1)
                 mixed.append(torch.bmm(prob.unsqueeze(1), stacked).squeeze(1))
             return mixed
+
+    class TowerBank(nn.Module):
+        """--fused: the T towers as batched matmuls (baddbmm) over stacked weights; output
+        layers grouped by width. Same parameter count as T separate towers."""
+        def __init__(self, widths):
+            super().__init__()
+            dims = [h] + list(tower_units)
+            self.hidden_weight = nn.ParameterList()
+            self.hidden_bias = nn.ParameterList()
+            for k in range(len(dims) - 1):
+                bound = 1.0 / math.sqrt(dims[k])
+                self.hidden_weight.append(nn.Parameter(torch.empty(T, dims[k], dims[k + 1]).uniform_(-bound, bound)))
+                self.hidden_bias.append(nn.Parameter(torch.empty(T, 1, dims[k + 1]).uniform_(-bound, bound)))
+            self.groups = sorted(set(widths))
+            self.members = [[t for t in range(T) if widths[t] == o] for o in self.groups]
+            self.member_t = [torch.tensor(m) for m in self.members]
+            bound = 1.0 / math.sqrt(dims[-1])
+            self.out_weight = nn.ParameterList([nn.Parameter(torch.empty(len(m), dims[-1], o).uniform_(-bound, bound))
+                                        for m, o in zip(self.members, self.groups)])
+            self.out_bias = nn.ParameterList([nn.Parameter(torch.empty(len(m), 1, o).uniform_(-bound, bound))
+                                        for m, o in zip(self.members, self.groups)])
+
+        def forward(self, inputs):
+            z = torch.stack(inputs[:T], dim=0)                       # T x B x h
+            for w, b in zip(self.hidden_weight, self.hidden_bias):
+                z = F.relu(torch.baddbmm(b, z, w))
+            outs = [None] * T
+            for m, mt, w, b in zip(self.members, self.member_t, self.out_weight, self.out_bias):
+                o = torch.baddbmm(b, z[mt], w)
+                for j, t in enumerate(m):
+                    outs[t] = o[j]
+            return outs
 
     pol = torch.tensor([tg[2] for tg in targets if tg[1] == "binary"])
     bin_idx = [k for k, tg in enumerate(targets) if tg[1] == "binary"]
@@ -232,9 +287,14 @@ def build_model(torch, nn, F, n_fields, buckets, n_num, targets, args):
             self.register_buffer("offsets", torch.tensor(offsets, dtype=torch.long))
             self.emb = nn.Embedding(total, d, sparse=True)
             nn.init.uniform_(self.emb.weight, -0.05, 0.05)
-            self.levels = nn.ModuleList([Level(d_in if l == 0 else h, l + 1 == levels) for l in range(levels)])
-            self.towers = nn.ModuleList([mlp(h, tower_units, 1 if (t == emotion_task or arch != "dlen") else 2,
-                                             False) for t in range(T)])
+            self.levels = nn.ModuleList([Level(d_in if l == 0 else h, l + 1 == levels, args.fused and l == 0)
+                                         for l in range(levels)])
+            widths = [1 if (t == emotion_task or arch != "dlen") else 2 for t in range(T)]
+            self.fused = args.fused
+            if self.fused:
+                self.towers = TowerBank(widths)
+            else:
+                self.towers = nn.ModuleList([mlp(h, tower_units, widths[t], False) for t in range(T)])
             self.register_buffer("pos", (pol == 1).unsqueeze(0))
             self.register_buffer("neg", (pol == 2).unsqueeze(0))
             self.register_buffer("neu", (pol == 0).unsqueeze(0))
@@ -250,6 +310,8 @@ def build_model(torch, nn, F, n_fields, buckets, n_num, targets, args):
                     inputs = mixed
                 else:
                     inputs = mixed + [None]
+            if self.fused:
+                return self.towers(inputs)
             return [tw(inputs[t]) for t, tw in enumerate(self.towers)]
 
         # DLEN heads (engine: _dlen_head_binary / _dlen_head_stay), vectorised over targets.
@@ -400,9 +462,11 @@ def main(argv):
     weights = torch.ones(len(targets))
     load_secs = time.perf_counter() - t0
 
-    decay = [p for n, p in model.named_parameters() if n != "emb.weight" and n.endswith("weight")]
-    no_decay = [p for n, p in model.named_parameters() if n != "emb.weight" and n.endswith("bias")]
-    foreach = not args.no_foreach
+    # L2 on dense weights only, as the engine: every parameter but the embeddings is one or the other.
+    dense = [(n, p) for n, p in model.named_parameters() if n != "emb.weight"]
+    decay = [p for n, p in dense if "bias" not in n]
+    no_decay = [p for n, p in dense if "bias" in n]
+    foreach = args.foreach
     dense_opt = torch.optim.Adam([{"params": decay, "weight_decay": args.l2},
                                   {"params": no_decay, "weight_decay": 0.0}],
                                  lr=args.lr, betas=(0.9, 0.999), eps=1e-8, foreach=foreach)
@@ -431,7 +495,7 @@ def main(argv):
         train_secs += time.perf_counter() - t1
     result = {"arch": args.arch, "threads": args.threads, "parameters": n_params, "train_rows": n_train,
               "epochs": args.epochs, "batch_size": B, "train_loss": loss_sum / max(samples, 1),
-              "samples_per_second": samples / train_secs, "blas_threads": blas_threads, "train_seconds": train_secs,
+              "samples_per_second": samples / train_secs, "blas_threads": blas_threads, "fused": args.fused, "train_seconds": train_secs,
               "load_seconds": load_secs, "torch": torch.__version__}
 
     if not args.no_score:
