@@ -756,6 +756,29 @@ _dlen_model_forward (DlenModel *m, uint32_t B)
 
 /* ---- Losses and backward ------------------------------------------------------------------ */
 
+/* Zeroes the gradient where the ReLU was off. Branch-free so that it vectorises: the on/off
+ * pattern is random and a branch mispredicts half the time. */
+__attribute__ ((target_clones ("avx2", "default")))
+static void
+relu_mask (float *restrict grad, const float *restrict act, size_t n)
+{
+  for (size_t k = 0; k < n; k++)
+    grad[k] = act[k] > 0.0f ? grad[k] : 0.0f;
+}
+
+/* out[j] = sum over rows of m[b][j] (overwrites). */
+static void
+column_sums (float *restrict out, const float *restrict m, uint32_t rows, uint32_t cols)
+{
+  memcpy (out, m, cols * sizeof (float));
+  for (uint32_t b = 1; b < rows; b++)
+    {
+      const float *row = m + (size_t) b * cols;
+      for (uint32_t j = 0; j < cols; j++)
+        out[j] += row[j];
+    }
+}
+
 static void
 mlp_backward (float *p, float *g, DlenMlp *mlp, float *dx_in, uint32_t B)
 {
@@ -766,17 +789,12 @@ mlp_backward (float *p, float *g, DlenMlp *mlp, float *dx_in, uint32_t B)
       const float *a_prev = mlp->act[i - 1];
       float *gb = g + mlp->b[i - 1];
       if (i < mlp->n || mlp->relu_out)
-        for (size_t k = 0; k < (size_t) B * dout; k++)
-          if (ai[k] <= 0.0f)
-            gi[k] = 0.0f;
+        relu_mask (gi, ai, (size_t) B * dout);
+      /* Each weight has exactly this one gradient GEMM per step: it overwrites (beta 0), so the
+       * step needs no zeroing of the gradient vector. */
       cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, (int) din, (int) dout, (int) B,
-                   1.0f, a_prev, (int) din, gi, (int) dout, 1.0f, g + mlp->w[i - 1], (int) dout);
-      for (uint32_t b = 0; b < B; b++)
-        {
-          const float *row = gi + (size_t) b * dout;
-          for (uint32_t j = 0; j < dout; j++)
-            gb[j] += row[j];
-        }
+                   1.0f, a_prev, (int) din, gi, (int) dout, 0.0f, g + mlp->w[i - 1], (int) dout);
+      column_sums (gb, gi, B, dout);
       if (i > 1)
         cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, (int) B, (int) din, (int) dout,
                      1.0f, gi, (int) dout, p + mlp->w[i - 1], (int) dout, 0.0f, mlp->grad[i - 1], (int) din);
@@ -812,13 +830,11 @@ gate_backward (float *p, float *g, DlenLevel *lv, DlenGate *gt, const float *in,
           dot += w * s;
         }
       for (uint32_t j = 0; j < n; j++)
-        {
-          dl[j] = pr[j] * (dl[j] - dot);
-          gb[j] += dl[j];
-        }
+        dl[j] = pr[j] * (dl[j] - dot);
     }
+  column_sums (gb, gt->dlogit, B, n);
   cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, (int) gt->in, (int) n, (int) B,
-               1.0f, in, (int) gt->in, gt->dlogit, (int) n, 1.0f, g + gt->w, (int) n);
+               1.0f, in, (int) gt->in, gt->dlogit, (int) n, 0.0f, g + gt->w, (int) n);
   cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, (int) B, (int) gt->in, (int) n,
                1.0f, gt->dlogit, (int) n, p + gt->w, (int) n, 1.0f, dx_in, (int) gt->in);
 }
@@ -919,7 +935,6 @@ _dlen_model_loss_backward (DlenModel *m, uint32_t B, int backward, uint32_t *n_u
   uint32_t d = m->config.emb_dim, nc = m->schema.n_cat, nu = 0;
   if (!backward)
     return loss;
-  memset (m->g, 0, m->n_p * sizeof (float));
   memset (m->dx, 0, (size_t) B * m->d_in * sizeof (float));
   for (uint32_t l = 0; l < m->n_levels; l++)
     {
