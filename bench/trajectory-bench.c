@@ -60,7 +60,7 @@ synthetic (gsize n)
 /* The peer: what one writes first — every point through cairo_line_to (p_e and its trailing
  * mean), every marker a triangle, over the same mapping, no text or axes. */
 static void
-naive_draw (const DlenTrajectory *tr, cairo_t *cr, const DlenChartStyle *st)
+naive_draw (const DlenTrajectory *tr, cairo_t *cr, const DlenChartStyle *st, gboolean line_only)
 {
   double l = 60, r = WIDTH - 18, top = 70, b = HEIGHT - 45;
   double t0 = (double) tr->points[0].time_ms, t1 = (double) tr->points[tr->n_points - 1].time_ms;
@@ -71,6 +71,8 @@ naive_draw (const DlenTrajectory *tr, cairo_t *cr, const DlenChartStyle *st)
   for (gsize i = 0; i < tr->n_points; i++)
     (i ? cairo_line_to : cairo_move_to) (cr, X (tr->points[i].time_ms), Y (tr->points[i].p_e));
   cairo_stroke (cr);
+  if (line_only)
+    return;
   cairo_set_line_width (cr, 2.5);
   cairo_set_source_rgba (cr, st->palette[0].red, st->palette[0].green, st->palette[0].blue, 1);
   for (gsize i = 0; i < tr->n_points; i++)
@@ -107,12 +109,12 @@ int
 main (int argc, char **argv)
 {
   gsize n = argc > 1 ? strtoull (argv[1], NULL, 10) : 100000;
-  int runs = argc > 2 ? MAX (atoi (argv[2]), 1) : 21;
+  int runs = argc > 2 ? MAX (atoi (argv[2]), 1) : 21, line_runs = MIN (runs, 5);
   const char *png = argc > 3 ? argv[3] : NULL;
   g_autoptr (DlenTrajectory) tr = synthetic (n);
   g_autoptr (DlenTrajectoryPlot) plot = dlen_trajectory_plot_new ();
   double *cold = g_new (double, runs), *warm = g_new (double, runs), *zoom = g_new (double, runs);
-  double *peer = g_new (double, runs), v0, v1;
+  double *peer = g_new (double, runs), *peer_line = g_new (double, runs), v0, v1;
   DlenTrajectoryDrawStats stats, zoom_stats;
   DlenChartStyle st;
   cairo_surface_t *surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, WIDTH, HEIGHT);
@@ -173,10 +175,23 @@ main (int argc, char **argv)
       cairo_set_source_rgb (cr, 1, 1, 1);
       cairo_paint (cr);
       t0 = g_get_monotonic_time ();
-      naive_draw (tr, cr, &st);
+      naive_draw (tr, cr, &st, FALSE);
       cairo_surface_flush (surface);
       peer[r] = (g_get_monotonic_time () - t0) / 1000.0;
       cairo_destroy (cr);
+
+      /* The p_e line alone, in the first runs only (it takes seconds each). */
+      if (r < line_runs)
+        {
+          cr = cairo_create (surface);
+          cairo_set_source_rgb (cr, 1, 1, 1);
+          cairo_paint (cr);
+          t0 = g_get_monotonic_time ();
+          naive_draw (tr, cr, &st, TRUE);
+          cairo_surface_flush (surface);
+          peer_line[r] = (g_get_monotonic_time () - t0) / 1000.0;
+          cairo_destroy (cr);
+        }
     }
   if (png)
     {
@@ -190,19 +205,21 @@ main (int argc, char **argv)
     }
   {
     double c = median (cold, runs), w = median (warm, runs), z = median (zoom, runs), p = median (peer, runs);
+    double pl = median (peer_line, line_runs);
     g_print ("trajectory of %" G_GSIZE_FORMAT " points (%u markers, %u sessions) into a %dx%d image surface, %d runs, one core\n",
              n, stats.markers, stats.sessions, WIDTH, HEIGHT, runs);
-    g_print ("  chart draw, decimating   median %.2f ms  (min %.2f, max %.2f); %u segments stroked\n", c, cold[0],
+    g_print ("  chart draw, decimating   median %.2f ms  (min %.2f, max %.2f); %u pieces drawn (bars and joins)\n", c, cold[0],
              cold[runs - 1], stats.segments);
     g_print ("  chart draw, cached geometry median %.2f ms\n", w);
     g_print ("  chart draw, zoomed to 1/10 median %.2f ms; %u points in view, %u segments\n", z, zoom_stats.points,
              zoom_stats.segments);
-    g_print ("  plain cairo_line_to of every point median %.2f ms\n", p);
-    g_print ("  ratio %.2fx\n", p / c);
+    g_print ("  plain cairo_line_to of every point (p_e, its mean, markers) median %.2f ms\n", p);
+    g_print ("  plain cairo_line_to of the p_e line alone median %.2f ms (%d runs)\n", pl, line_runs);
+    g_print ("  ratio %.2fx (against the p_e line alone %.2fx)\n", p / c, pl / c);
     g_print ("{\"points\": %" G_GSIZE_FORMAT ", \"width\": %d, \"height\": %d, \"median_ms\": %.3f, \"cached_median_ms\": %.3f, "
-             "\"zoomed_median_ms\": %.3f, \"peer_median_ms\": %.3f, \"ratio\": %.3f, \"segments\": %u, \"markers\": %u, "
+             "\"zoomed_median_ms\": %.3f, \"peer_median_ms\": %.3f, \"peer_line_only_median_ms\": %.3f, \"ratio\": %.3f, \"segments\": %u, \"markers\": %u, "
              "\"target_ms\": 16}\n",
-             n, WIDTH, HEIGHT, c, w, z, p, p / c, stats.segments, stats.markers);
+             n, WIDTH, HEIGHT, c, w, z, p, pl, p / c, stats.segments, stats.markers);
   }
   dlen_chart_style_clear (&st);
   cairo_surface_destroy (surface);
@@ -210,6 +227,7 @@ main (int argc, char **argv)
   g_free (warm);
   g_free (zoom);
   g_free (peer);
+  g_free (peer_line);
   /* Every marker in view is drawn, and decimation bounds the strokes. */
   return stats.points == n && stats.segments <= 4 * WIDTH + 8 ? 0 : 1;
 }

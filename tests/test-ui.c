@@ -5,6 +5,7 @@
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include "dlen-data-page.h"
+#include "dlen-emotions-page.h"
 #include "dlen-fusion-page.h"
 #include "dlen-predictions.h"
 #include "dlen-models-page.h"
@@ -263,6 +264,36 @@ test_fusion_matches_cli (void)
   g_assert_cmpuint (dlen_fusion_page_get_n_frontier_points (page), >, 2);
 }
 
+/* Selecting a user on the Emotions page draws that user's trajectory. */
+static void
+test_emotions_trajectory (void)
+{
+  DlenEmotionsPage *page = DLEN_EMOTIONS_PAGE (find_child (GTK_WIDGET (window), DLEN_TYPE_EMOTIONS_PAGE));
+  gint64 deadline;
+  char user[16];
+  gboolean selected = FALSE;
+
+  g_assert_nonnull (page);
+  g_assert_cmpint (trained_model, >, 0);   /* with predictions cached by the Fusion test */
+  g_assert_true (dlen_window_show_page (window, "emotions"));
+  g_assert_true (dlen_emotions_page_set_model (page, trained_model));
+  deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+  while (dlen_emotions_page_get_loading (page) && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpstr (dlen_emotions_page_get_state (page), ==, "users");
+  g_assert_cmpuint (dlen_emotions_page_get_n_users_total (page), >, 10);
+  /* The synthetic users are numbered; pick the first with predictions in the test split. */
+  for (int u = 0; u < 400 && !selected; u++)
+    {
+      g_snprintf (user, sizeof user, "%d", u);
+      selected = dlen_emotions_page_select_user (page, user);
+    }
+  g_assert_true (selected);
+  iterate_for (300);
+  g_test_message ("user %s: %u points drawn", user, dlen_emotions_page_get_n_drawn_points (page));
+  g_assert_cmpuint (dlen_emotions_page_get_n_drawn_points (page), >, 0);
+}
+
 /* Distinct colours in a PNG: a blank or single-colour render has a handful. */
 static guint
 distinct_colours (const char *path)
@@ -342,6 +373,7 @@ main (int argc, char **argv)
   g_test_add_func ("/dlen/ui/import", test_import);
   g_test_add_func ("/dlen/ui/train-cancel-models", test_train_cancel_and_models);
   g_test_add_func ("/dlen/ui/fusion-matches-cli", test_fusion_matches_cli);
+  g_test_add_func ("/dlen/ui/emotions-trajectory", test_emotions_trajectory);
   g_test_add_func ("/dlen/ui/screenshots", test_screenshots);
   rc = g_test_run ();
   gtk_window_destroy (GTK_WINDOW (window));

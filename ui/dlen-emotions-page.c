@@ -9,9 +9,9 @@
 #include "dlen-predictions.h"
 #include "dlen-window.h"
 
-/* Below this many impressions the users are summarised at once: faster than a thread hop, and
- * the page never shows a spinner for the demo. */
-#define SYNC_LOAD_MAX_IMPRESSIONS 250000
+/* Below this many impressions the users are summarised at once (about 50 ms for 60,000): no
+ * spinner flashes for small projects such as the demo. */
+#define SYNC_LOAD_MAX_IMPRESSIONS 100000
 /* Trajectories longer than this load in a worker thread (about 25 ms per 20,000 points). */
 #define ASYNC_TRAJECTORY_MIN_POINTS 20000
 
@@ -171,6 +171,7 @@ struct _DlenEmotionsPage {
   GtkLabel *user_title;
   GtkLabel *user_summary;
   DlenTrajectoryChart *chart;
+  GtkLabel *hint_label;
 
   /* Owned */
   DlenProject *project;
@@ -436,13 +437,18 @@ refresh (DlenEmotionsPage *self)
   if (self->model_id == 0)
     {
       gint64 n = dlen_project_n_models (self->project);
-      g_autofree char *text = n > 0
-        ? g_strdup_printf ("This project's %" G_GINT64_FORMAT " model%s %s baselines without a latent emotion. Train a "
-                           "model with the DLEN architecture to follow each user's emotion p_e — how much the model "
-                           "thinks they truly like what they were shown — over time.", n, n == 1 ? "" : "s",
-                           n == 1 ? "is a" : "are")
-        : g_strdup ("Train a model with the DLEN architecture to follow each user's latent emotion p_e — how much the "
-                    "model thinks they truly like what they were shown — over time.");
+      g_autofree char *text = NULL;
+      if (n == 1)
+        text = g_strdup ("This project's model is a baseline without a latent emotion. Train a model with the DLEN "
+                         "architecture to follow each user's emotion p_e — how much the model thinks they truly like "
+                         "what they were shown — over time.");
+      else if (n > 1)
+        text = g_strdup_printf ("This project's %" G_GINT64_FORMAT " models are baselines without a latent emotion. Train "
+                                "a model with the DLEN architecture to follow each user's emotion p_e — how much the "
+                                "model thinks they truly like what they were shown — over time.", n);
+      else
+        text = g_strdup ("Train a model with the DLEN architecture to follow each user's latent emotion p_e — how much "
+                         "the model thinks they truly like what they were shown — over time.");
       adw_status_page_set_description (self->no_model_status, text);
       g_cancellable_cancel (self->load_cancellable);
       set_loading (self, FALSE);
@@ -645,9 +651,9 @@ load_users (DlenEmotionsPage *self)
     {
       g_autofree char *label = model_label (self, m->id, TRUE);
       g_autofree char *text = g_strdup_printf (
-        "The emotion of every impression comes from %s's predictions, which are not in the project yet. Computing "
-        "them scores every impression once and keeps the result in the project (like “dlen predict PROJECT --model "
-        "%" G_GINT64_FORMAT " --no-csv”).", label, m->id);
+        "Each impression's latent emotion comes from the predictions of %s, which are not cached in the project yet. "
+        "Computing them scores every impression once and keeps the result in the project, as “dlen predict PROJECT "
+        "--model %" G_GINT64_FORMAT " --no-csv” does.", label, m->id);
       set_loading (self, FALSE);
       clear_users (self);
       adw_status_page_set_description (self->predictions_status, text);
@@ -844,8 +850,13 @@ trajectory_done (GObject *source, GAsyncResult *result, gpointer data)
 static void
 show_user (DlenEmotionsPage *self, const char *user, gboolean force)
 {
-  guint smooth = (guint) gtk_spin_button_get_value_as_int (self->smooth_spin);
+  guint smooth;
   g_autoptr (DlenUserRow) row = NULL;
+
+  /* The list's teardown in dispose changes the selection: nothing to show any more. */
+  if (!self->stack)
+    return;
+  smooth = (guint) gtk_spin_button_get_value_as_int (self->smooth_spin);
 
   if (!force && user && self->shown_user && g_str_equal (user, self->shown_user) && self->shown_smooth == smooth
       && self->shown_model == self->model_id && self->shown_compare == self->compare_id)
@@ -1350,6 +1361,9 @@ dlen_emotions_page_set_project (DlenEmotionsPage *self, DlenProject *project)
   g_set_object (&self->project, project);
   self->model_id = self->compare_id = 0;
   self->bin_filter = -1;
+  /* Another project has other users. */
+  if (self->search && *self->search)
+    dlen_emotions_page_set_search (self, "");
   g_clear_pointer (&self->wanted_user, g_free);
   g_clear_pointer (&self->shown_user, g_free);
   if (project)
@@ -1378,10 +1392,26 @@ append_column (DlenEmotionsPage *self, ColumnKind kind, GtkColumnViewColumn **ou
   g_object_unref (col);
 }
 
+#define HINT "Scroll or pinch to zoom around the pointer, drag to pan, double-click or press 0 to see everything; " \
+             "hover a point for its item and every prediction."
+
+/* The hovered point's details under the chart (the tooltip has them too). */
+static void
+on_hover_changed (DlenEmotionsPage *self)
+{
+  g_autofree char *markup = dlen_trajectory_chart_dup_hover_markup (self->chart);
+  if (markup)
+    gtk_label_set_markup (self->hint_label, markup);
+  else
+    gtk_label_set_text (self->hint_label, HINT);
+}
+
 static void
 dlen_emotions_page_dispose (GObject *object)
 {
   DlenEmotionsPage *self = DLEN_EMOTIONS_PAGE (object);
+  /* Marks the page as going: handlers fired by the teardown below check it. */
+  self->stack = NULL;
   if (self->project)
     g_clear_signal_handler (&self->changed_id, self->project);
   g_cancellable_cancel (self->load_cancellable);
@@ -1474,6 +1504,7 @@ dlen_emotions_page_class_init (DlenEmotionsPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, DlenEmotionsPage, user_title);
   gtk_widget_class_bind_template_child (widget_class, DlenEmotionsPage, user_summary);
   gtk_widget_class_bind_template_child (widget_class, DlenEmotionsPage, chart);
+  gtk_widget_class_bind_template_child (widget_class, DlenEmotionsPage, hint_label);
   gtk_widget_class_bind_template_callback (widget_class, on_search_changed);
   gtk_widget_class_bind_template_callback (widget_class, on_clear_bin);
 
@@ -1519,6 +1550,8 @@ dlen_emotions_page_init (DlenEmotionsPage *self)
   g_signal_connect_swapped (self->compare_dropdown, "notify::selected", G_CALLBACK (on_compare_selected), self);
   g_signal_connect_swapped (self->smooth_spin, "value-changed", G_CALLBACK (on_smooth_changed), self);
   g_signal_connect_swapped (self->chart, "notify::zoomed", G_CALLBACK (update_actions), self);
+  g_signal_connect_swapped (self->chart, "hover-changed", G_CALLBACK (on_hover_changed), self);
+  gtk_label_set_text (self->hint_label, HINT);
 
   dlen_histogram_set_title (self->histogram, "Users by mean emotion");
   dlen_histogram_set_x_label (self->histogram, "mean p_e per user (click a bar to list only those users)");

@@ -115,6 +115,8 @@ set_series (DlenTrajectoryPlot *p, int s, DlenTrajectory *traj, const char *labe
   p->label[s] = g_strdup (label);
   p->v0 = p->v1 = NAN;
   p->geometry_valid = FALSE;
+  /* Nothing of the new data is drawn yet. */
+  p->stats = (DlenTrajectoryDrawStats) { 0 };
 }
 
 void dlen_trajectory_plot_set_trajectory (DlenTrajectoryPlot *p, DlenTrajectory *t, const char *l) { set_series (p, 0, t, l); }
@@ -425,15 +427,19 @@ draw_columns (cairo_t *cr, GArray *columns, double width)
           lo = MIN (lo, prev->last);
           hi = MAX (hi, prev->last);
         }
-      /* Whole pixels, one column wide, never overlapping: cairo fills such boxes directly
-       * instead of rasterising a path (ten times faster); neighbours make the line's width. */
+      /* Whole pixels: cairo fills such boxes directly instead of rasterising a path (ten times
+       * faster). */
       if (cr)
         {
           double top = floor (lo - half), bottom = ceil (hi + half);
           if (c->n == 1)
             cairo_rectangle (cr, c->x - half, c->first - half, width, width);
           else
-            cairo_rectangle (cr, c->col, top, 1, bottom - top);
+            {
+              /* As wide as the line, in whole pixels. */
+              int bw = MAX (1, (int) round (width));
+              cairo_rectangle (cr, c->col - (bw - 1) / 2, top, bw, bottom - top);
+            }
         }
       segments++;
     }
@@ -512,7 +518,7 @@ draw_lane (cairo_t *cr, GArray *markers, gboolean up, gboolean dense, double y0,
   cairo_restore (cr);
 }
 
-typedef enum { SWATCH_DOTS, SWATCH_LINE, SWATCH_DASHED, SWATCH_UP, SWATCH_DOWN, SWATCH_SESSION } Swatch;
+typedef enum { SWATCH_DOTS, SWATCH_LINE, SWATCH_UP, SWATCH_DOWN, SWATCH_SESSION } Swatch;
 
 typedef struct {
   Swatch kind;
@@ -543,10 +549,7 @@ legend_entry (cairo_t *cr, const DlenChartStyle *st, double x, double y, Swatch 
       cairo_stroke (cr);
       break;
     case SWATCH_LINE:
-    case SWATCH_DASHED:
       cairo_set_line_width (cr, 2.5);
-      if (kind == SWATCH_DASHED)
-        cairo_set_dash (cr, dash, 2, 0);
       cairo_move_to (cr, x, cy);
       cairo_line_to (cr, x + 18, cy);
       cairo_stroke (cr);
@@ -614,7 +617,7 @@ dlen_trajectory_plot_draw (DlenTrajectoryPlot *p, cairo_t *cr, int width, int he
           {
             const char *label = p->label[s] ? p->label[s] : (s ? "comparison" : "model");
             entries[n++] = (LegendEntry) { SWATCH_DOTS, &st->palette[s], g_strdup_printf ("p_e, %s", label) };
-            entries[n++] = (LegendEntry) { s ? SWATCH_DASHED : SWATCH_LINE, &st->palette[s],
+            entries[n++] = (LegendEntry) { SWATCH_LINE, &st->palette[s],
                                                    g_strdup_printf ("mean of last %u, %s", p->traj[s]->smooth, label) };
           }
       entries[n++] = (LegendEntry) { SWATCH_UP, &st->positive, g_strdup ("positive action") };
@@ -765,7 +768,7 @@ dlen_trajectory_plot_draw (DlenTrajectoryPlot *p, cairo_t *cr, int width, int he
   for (int s = 1; s >= 0; s--)
     {
       Geometry *g = &p->geometry[s];
-      GdkRGBA faint = blend (&st->palette[s], &st->bg, 0.5), dot = blend (&st->palette[s], &st->bg, 0.8);
+      GdkRGBA faint = blend (&st->palette[s], &st->bg, 0.6), dot = blend (&st->palette[s], &st->bg, 0.85);
       if (!p->traj[s] || g->raw->len == 0)
         continue;
       dlen_chart_set_colour (cr, &faint, 1);
@@ -894,10 +897,14 @@ plot_tooltip (DlenTrajectoryPlot *p, int s, gsize i)
   g_autofree char *date = when ? g_date_time_format (when, "%a %b %-d %Y, %H:%M:%S") : g_strdup ("?");
   GString *out = g_string_new (NULL);
   gssize j = find_same (other, pt);
-  g_autofree char *head = g_markup_printf_escaped ("<b>%s</b>\nItem <b>%s</b>%s%s%s\n", date, *pt->item ? pt->item : "?",
-                                                   *pt->category ? " · category <b>" : "", pt->category,
-                                                   *pt->category ? "</b>" : "");
+  g_autofree char *head = g_markup_printf_escaped ("<b>%s</b>\nItem <b>%s</b>", date, *pt->item ? pt->item : "?");
   g_string_append (out, head);
+  if (*pt->category)
+    {
+      g_autofree char *cat = g_markup_printf_escaped (" · category <b>%s</b>", pt->category);
+      g_string_append (out, cat);
+    }
+  g_string_append_c (out, '\n');
   {
     g_autofree char *line = g_markup_printf_escaped ("p_e <b>%.3f</b> · mean of last %u: %.3f (%s)\n", pt->p_e, tr->smooth,
                                                      pt->smoothed, p->label[s] ? p->label[s] : "model");
@@ -949,6 +956,8 @@ struct _DlenTrajectoryChart {
 
 enum { PROP_0, PROP_ZOOMED, N_PROPS };
 static GParamSpec *props[N_PROPS];
+enum { SIGNAL_HOVER_CHANGED, N_SIGNALS };
+static guint signals[N_SIGNALS];
 
 G_DEFINE_FINAL_TYPE (DlenTrajectoryChart, dlen_trajectory_chart, GTK_TYPE_WIDGET)
 
@@ -962,7 +971,11 @@ invalidate (DlenTrajectoryChart *self)
 static void
 view_changed (DlenTrajectoryChart *self, gboolean was_zoomed)
 {
-  self->hover = FALSE;
+  if (self->hover)
+    {
+      self->hover = FALSE;
+      g_signal_emit (self, signals[SIGNAL_HOVER_CHANGED], 0);
+    }
   invalidate (self);
   if (was_zoomed != dlen_trajectory_chart_get_zoomed (self))
     g_object_notify_by_pspec (G_OBJECT (self), props[PROP_ZOOMED]);
@@ -1063,6 +1076,51 @@ dlen_trajectory_chart_dup_tooltip_at (DlenTrajectoryChart *self, double x, doubl
   gsize i;
   g_return_val_if_fail (DLEN_IS_TRAJECTORY_CHART (self), NULL);
   return plot_pick (self->plot, x, y, &s, &i) ? plot_tooltip (self->plot, s, i) : NULL;
+}
+
+char *
+dlen_trajectory_chart_dup_hover_markup (DlenTrajectoryChart *self)
+{
+  const DlenTrajectory *tr, *other;
+  const DlenTrajectoryPoint *pt;
+  const float *pred;
+  g_autoptr (GDateTime) when = NULL;
+  g_autofree char *date = NULL, *head = NULL;
+  GString *out;
+  gssize j;
+  g_return_val_if_fail (DLEN_IS_TRAJECTORY_CHART (self), NULL);
+  if (!self->hover || !(tr = self->plot->traj[self->hover_series]) || self->hover_index >= tr->n_points)
+    return NULL;
+  other = self->plot->traj[1 - self->hover_series];
+  pt = &tr->points[self->hover_index];
+  pred = tr->predictions + self->hover_index * tr->n_targets;
+  when = g_date_time_new_from_unix_local (pt->time_ms / 1000);
+  date = when ? g_date_time_format (when, "%b %-d %Y, %H:%M:%S") : g_strdup ("?");
+  head = g_markup_printf_escaped ("<b>%s</b> · item <b>%s</b>%s%s · p_e <b>%.3f</b> (mean %.3f)", date,
+                                  *pt->item ? pt->item : "?", *pt->category ? " · category " : "", pt->category, pt->p_e,
+                                  pt->smoothed);
+  out = g_string_new (head);
+  if ((j = find_same (other, pt)) >= 0)
+    {
+      g_autofree char *line = g_markup_printf_escaped (" · %s p_e <b>%.3f</b>",
+                                                       self->plot->label[1 - self->hover_series]
+                                                         ? self->plot->label[1 - self->hover_series] : "other model",
+                                                       other->points[j].p_e);
+      g_string_append (out, line);
+    }
+  if (pt->flags & DLEN_TRAJECTORY_POSITIVE)
+    g_string_append (out, " · ▲ positive action");
+  if (pt->flags & DLEN_TRAJECTORY_NEGATIVE)
+    g_string_append (out, " · ▼ negative feedback");
+  g_string_append_c (out, '\n');
+  for (guint t = 0; t < tr->n_targets; t++)
+    {
+      g_autofree char *item = tr->kind[t] == DLEN_TARGET_DURATION
+        ? g_markup_printf_escaped ("%s%s %.1f s", t ? " · " : "", tr->target_names[t], pred[t])
+        : g_markup_printf_escaped ("%s%s %.3f", t ? " · " : "", tr->target_names[t], pred[t]);
+      g_string_append (out, item);
+    }
+  return g_string_free (out, FALSE);
 }
 
 void
@@ -1221,6 +1279,7 @@ on_motion (GtkEventControllerMotion *controller, double x, double y, DlenTraject
       self->hover_series = s;
       self->hover_index = i;
       gtk_widget_queue_draw (GTK_WIDGET (self));
+      g_signal_emit (self, signals[SIGNAL_HOVER_CHANGED], 0);
     }
 }
 
@@ -1231,6 +1290,7 @@ on_leave (GtkEventControllerMotion *controller, DlenTrajectoryChart *self)
     {
       self->hover = FALSE;
       gtk_widget_queue_draw (GTK_WIDGET (self));
+      g_signal_emit (self, signals[SIGNAL_HOVER_CHANGED], 0);
     }
 }
 
@@ -1288,13 +1348,22 @@ on_pressed (GtkGestureClick *gesture, int n_press, double x, double y, DlenTraje
 static gboolean
 on_query_tooltip (GtkWidget *widget, int x, int y, gboolean keyboard, GtkTooltip *tooltip, gpointer data)
 {
+  DlenTrajectoryChart *self = DLEN_TRAJECTORY_CHART (widget);
   g_autofree char *markup = NULL;
-  if (keyboard)
+  const Frame *f = &self->plot->frame;
+  int s;
+  gsize i;
+  double px, py;
+  Map m;
+  if (keyboard || !plot_pick (self->plot, x, y, &s, &i))
     return FALSE;
-  markup = dlen_trajectory_chart_dup_tooltip_at (DLEN_TRAJECTORY_CHART (widget), x, y);
-  if (!markup)
-    return FALSE;
+  markup = plot_tooltip (self->plot, s, i);
   gtk_tooltip_set_markup (tooltip, markup);
+  /* Anchor the tooltip at the point, not at the whole chart (which would put it below the chart). */
+  m = (Map) { *f, self->plot->drawn_v0, self->plot->drawn_v1, (f->r - f->l) / (self->plot->drawn_v1 - self->plot->drawn_v0) };
+  px = map_x (&m, (double) self->plot->traj[s]->points[i].time_ms);
+  py = map_y (&m, self->plot->traj[s]->points[i].p_e);
+  gtk_tooltip_set_tip_area (tooltip, &(GdkRectangle) { (int) px - 6, (int) py - 6, 12, 12 });
   return TRUE;
 }
 
@@ -1365,6 +1434,8 @@ dlen_trajectory_chart_class_init (DlenTrajectoryChartClass *klass)
 
   props[PROP_ZOOMED] = g_param_spec_boolean ("zoomed", NULL, NULL, FALSE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, props);
+  signals[SIGNAL_HOVER_CHANGED] = g_signal_new ("hover-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
+                                                NULL, NULL, G_TYPE_NONE, 0);
 
   for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
     gtk_widget_class_add_binding (widget_class, keys[i].key, 0, key_zoom, "s", keys[i].what);

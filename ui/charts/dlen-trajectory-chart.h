@@ -13,7 +13,8 @@ G_BEGIN_DECLS
 /* What the last draw drew (after decimation). */
 typedef struct {
   guint points;                /* data points inside the visible time range, both models */
-  guint segments;              /* line segments stroked for p_e and the smoothed lines (min/max per pixel column) */
+  guint segments;              /* pieces drawn for the p_e and smoothed lines: a bar per dense pixel column, a
+                                * segment per join; at most two per column and line, whatever the points */
   guint markers;               /* positive and negative markers drawn: every one in the visible range */
   guint sessions;              /* session boundaries in view */
 } DlenTrajectoryDrawStats;
@@ -80,6 +81,12 @@ void dlen_trajectory_chart_get_stats (DlenTrajectoryChart *chart, DlenTrajectory
  * a few pixels, or NULL: time, item, category, p_e, smoothed p_e, the other model's p_e, actions
  * and every target's prediction. */
 char *dlen_trajectory_chart_dup_tooltip_at (DlenTrajectoryChart *chart, double x, double y);
+
+/* The point under the pointer (the ring the widget draws) in two lines of Pango markup: time,
+ * item, category, p_e and its mean, the other model's p_e, actions; every target's prediction.
+ * NULL when no point is hovered. The widget emits "hover-changed" (no arguments) when the
+ * hovered point changes. */
+char *dlen_trajectory_chart_dup_hover_markup (DlenTrajectoryChart *chart);
 
 /* Draws the chart as the widget shows it (its style) into @cr. */
 void dlen_trajectory_chart_draw (DlenTrajectoryChart *chart, cairo_t *cr, int width, int height);
