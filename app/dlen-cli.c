@@ -141,14 +141,6 @@ data_options_clear (DataOptions *o)
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (DataOptions, data_options_clear)
 
-static gboolean
-has_history_fields (const DlenSchema *schema)
-{
-  for (uint32_t i = 0; schema && i < schema->n_num; i++)
-    if (g_str_equal (schema->num[i].name, "hist_likes20"))
-      return TRUE;
-  return FALSE;
-}
 
 /* A log file, or every impression of a project (then *@store and *@ids are set when asked). */
 static DlenLoadedData *
@@ -162,7 +154,7 @@ load_data (const char *path, DataOptions *o, const DlenSchema *schema, gboolean 
       g_autoptr (DlenStore) st = dlen_store_open (path, FALSE, error);
       if (!st)
         return NULL;
-      d = dlen_store_load_dataset (st, o->history || has_history_fields (schema), schema, ids, error);
+      d = dlen_store_load_dataset (st, o->history || dlen_schema_has_history (schema), schema, ids, error);
       if (d && store)
         *store = g_steal_pointer (&st);
       return d;

@@ -1570,6 +1570,15 @@ dlen_store_schema (DlenStore *s, gboolean history, DlenSchema *schema, char **pr
   return TRUE;
 }
 
+gboolean
+dlen_schema_has_history (const DlenSchema *schema)
+{
+  for (uint32_t i = 0; schema && i < schema->n_num; i++)
+    if (g_str_equal (schema->num[i].name, history_fields[0]))
+      return TRUE;
+  return FALSE;
+}
+
 DlenLoadedData *
 dlen_store_load_dataset (DlenStore *s, gboolean history, const DlenSchema *model_schema, GArray **ids_out, GError **error)
 {

@@ -68,6 +68,10 @@ gboolean dlen_store_import (DlenStore *store, const char *path, const DlenImport
  * fields. */
 gboolean dlen_store_schema (DlenStore *store, gboolean history, DlenSchema *schema, char **preset, GError **error);
 
+/* TRUE when @schema (a model's) includes the derived history features, i.e. it was trained
+ * with them and its data must be loaded with them. */
+gboolean dlen_schema_has_history (const DlenSchema *schema);
+
 /* Every impression as a dataset in import order, like dlen_loader_load() on the same log(s).
  * Row i of the dataset is impression ids[i] (returned in @ids, guint64). */
 DlenLoadedData *dlen_store_load_dataset (DlenStore *store, gboolean history, const DlenSchema *model_schema,

@@ -231,7 +231,7 @@ test_fusion_matches_cli (void)
       g_test_skip ("DLEN_CLI is not set");
       return;
     }
-  g_assert_true (dlen_cache_predictions (dlen_project_get_path (project), trained_model, NULL, &error));
+  g_assert_true (dlen_cache_predictions (dlen_project_get_path (project), trained_model, NULL, NULL, NULL, &error));
   g_assert_no_error (error);
   dlen_project_changed (project);
   g_assert_true (dlen_window_show_page (window, "fusion"));

@@ -1110,7 +1110,7 @@ compute_worker (DlenJob *job, gpointer data, GCancellable *cancellable, GError *
 {
   ComputeJob *c = data;
   dlen_job_set_progress (job, 0, "Scoring every impression");
-  if (!dlen_cache_predictions (c->path, c->model_id, cancellable, error))
+  if (!dlen_cache_predictions (c->path, c->model_id, NULL, NULL, cancellable, error))
     return FALSE;
   dlen_job_set_progress (job, 1, "Done");
   return TRUE;

@@ -7,6 +7,7 @@
 #include "charts/dlen-line-chart.h"
 #include "dlen-error.h"
 #include "dlen-fusion-page.h"
+#include "dlen-predictions.h"
 #include "dlen-model-summary.h"
 #include "dlen-presets.h"
 #include "dlen-window.h"
@@ -201,70 +202,18 @@ predict_task_free (gpointer data)
   g_free (p);
 }
 
-static gboolean
-has_history_fields (const DlenSchema *schema)
+static void
+predict_progress (double fraction, const char *message, gpointer job)
 {
-  for (uint32_t i = 0; i < schema->n_num; i++)
-    if (g_str_equal (schema->num[i].name, "hist_likes20"))
-      return TRUE;
-  return FALSE;
+  dlen_job_set_progress (job, fraction, message);
 }
 
-/* The same sequence as `dlen predict PROJECT --model ID --no-csv`, in chunks for progress and
- * cancel. */
+/* The same as `dlen predict PROJECT --model ID --no-csv`, with progress and cancel. */
 static gboolean
 predict_worker (DlenJob *job, gpointer data, GCancellable *cancellable, GError **error)
 {
   PredictTask *p = data;
-  g_autoptr (DlenStore) store = NULL;
-  g_autoptr (DlenModel) model = NULL;
-  g_autoptr (DlenLoadedData) loaded = NULL;
-  g_autoptr (GArray) ids = NULL;
-  g_autofree float *pred = NULL;
-  g_autofree size_t *rows = NULL;
-  const DlenSchema *schema;
-  const size_t chunk = 32768;
-  size_t n;
-  guint width;
-  char msg[128];
-
-  dlen_job_set_progress (job, 0, "Reading the model");
-  store = dlen_store_open (p->path, FALSE, error);
-  if (!store)
-    return FALSE;
-  dlen_store_set_cancellable (store, cancellable);
-  model = dlen_store_load_model (store, p->model_id, error);
-  if (!model)
-    return FALSE;
-  schema = dlen_model_schema (model);
-  dlen_job_set_progress (job, 0.02, "Loading the project's impressions");
-  loaded = dlen_store_load_dataset (store, has_history_fields (schema), schema, &ids, error);
-  if (!loaded)
-    return FALSE;
-  n = ids->len;
-  width = schema->n_targets + 1;
-  pred = g_try_new (float, n * width + 1);
-  rows = g_new (size_t, chunk);
-  if (!pred)
-    {
-      g_set_error (error, DLEN_ERROR, DLEN_ERROR_FAILED, "out of memory for %zu predictions", n);
-      return FALSE;
-    }
-  for (size_t i = 0; i < n; i += chunk)
-    {
-      size_t m = MIN (chunk, n - i);
-      int st;
-      if (g_cancellable_set_error_if_cancelled (cancellable, error))
-        return FALSE;
-      g_snprintf (msg, sizeof msg, "Predicting %zu of %zu impressions", i, n);
-      dlen_job_set_progress (job, 0.3 + 0.6 * (double) i / (double) n, msg);
-      for (size_t j = 0; j < m; j++)
-        rows[j] = i + j;
-      if ((st = dlen_model_predict (model, loaded->dataset, rows, m, pred + i * width)) != DLEN_STATUS_OK)
-        return dlen_set_error_from_status (error, st, "prediction");
-    }
-  dlen_job_set_progress (job, 0.92, "Caching the predictions in the project");
-  return dlen_store_cache_predictions (store, p->model_id, ids, pred, width, error);
+  return dlen_cache_predictions (p->path, p->model_id, predict_progress, job, cancellable, error);
 }
 
 /* ---- The page ---------------------------------------------------------------------------------- */

@@ -212,15 +212,6 @@ load_job_free (gpointer data)
   g_free (l);
 }
 
-static gboolean
-has_history_fields (const DlenSchema *schema)
-{
-  for (uint32_t i = 0; i < schema->n_num; i++)
-    if (g_str_equal (schema->num[i].name, "hist_likes20"))
-      return TRUE;
-  return FALSE;
-}
-
 /* Validates a model file (the engine checks sizes, offsets, shapes and version), checks that it
  * fits the project's fields, evaluates it on the project's test split and stores it. */
 static gboolean
@@ -250,7 +241,7 @@ load_worker (DlenJob *job, gpointer user_data, GCancellable *cancellable, GError
     return FALSE;
   dlen_store_set_cancellable (store, cancellable);
   dlen_job_set_progress (job, 0.2, "Loading the project's impressions");
-  data = dlen_store_load_dataset (store, has_history_fields (dlen_model_schema (model)), dlen_model_schema (model), &ids,
+  data = dlen_store_load_dataset (store, dlen_schema_has_history (dlen_model_schema (model)), dlen_model_schema (model), &ids,
                                   error);
   if (!data)
     return FALSE;
