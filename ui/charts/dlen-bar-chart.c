@@ -1,12 +1,10 @@
 /* dlen-bar-chart.c: the horizontal grouped bar chart: layout computed on each draw, the drawing
  * cached as a render node until the data, the size or the style changes. */
 #include <math.h>
-#include <adwaita.h>
-#include <cairo-svg.h>
+#include "dlen-chart-style.h"
 #include "dlen-bar-chart.h"
 
 #define PAD 12.0
-#define N_PALETTE 6
 #define MAX_BARS 4
 
 struct _DlenBarChart {
@@ -36,11 +34,6 @@ static GParamSpec *props[N_PROPS];
 
 G_DEFINE_FINAL_TYPE (DlenBarChart, dlen_bar_chart, GTK_TYPE_WIDGET)
 
-static const GdkRGBA fallback_palette[N_PALETTE] = {
-  { 0.208, 0.518, 0.894, 1 }, { 0.902, 0.380, 0.000, 1 }, { 0.180, 0.761, 0.494, 1 },
-  { 0.753, 0.380, 0.796, 1 }, { 0.961, 0.761, 0.067, 1 }, { 0.596, 0.416, 0.267, 1 },
-};
-
 static void
 invalidate (DlenBarChart *self)
 {
@@ -50,99 +43,14 @@ invalidate (DlenBarChart *self)
 
 /* ---- Style --------------------------------------------------------------------------------- */
 
-typedef struct {
-  GdkRGBA fg;
-  GdkRGBA palette[N_PALETTE];
-  GdkRGBA error;
-  const PangoFontDescription *font;
-} Style;
-
-G_GNUC_BEGIN_IGNORE_DEPRECATIONS
 static void
-get_style (DlenBarChart *self, Style *st)
-{
-  GtkStyleContext *ctx = gtk_widget_get_style_context (GTK_WIDGET (self));
-  gboolean dark = adw_style_manager_get_dark (adw_style_manager_get_default ());
-  gtk_style_context_get_color (ctx, &st->fg);
-  for (guint i = 0; i < N_PALETTE; i++)
-    {
-      char name[32];
-      g_snprintf (name, sizeof name, "dlen_series_%u_dark", i + 1);
-      if (dark && gtk_style_context_lookup_color (ctx, name, &st->palette[i]))
-        continue;
-      g_snprintf (name, sizeof name, "dlen_series_%u", i + 1);
-      if (!gtk_style_context_lookup_color (ctx, name, &st->palette[i]))
-        st->palette[i] = fallback_palette[i];
-    }
-  if (!gtk_style_context_lookup_color (ctx, "error_color", &st->error))
-    st->error = (GdkRGBA) { 0.878, 0.106, 0.141, 1 };
-  st->font = pango_context_get_font_description (gtk_widget_get_pango_context (GTK_WIDGET (self)));
-}
-
-static GdkRGBA
-lookup_background (DlenBarChart *self)
-{
-  GdkRGBA bg = { 1, 1, 1, 1 };
-  if (!gtk_style_context_lookup_color (gtk_widget_get_style_context (GTK_WIDGET (self)), "view_bg_color", &bg))
-    bg = (GdkRGBA) { 1, 1, 1, 1 };
-  return bg;
-}
-G_GNUC_END_IGNORE_DEPRECATIONS
-
-static void
-set_colour (cairo_t *cr, const GdkRGBA *c, double alpha)
-{
-  cairo_set_source_rgba (cr, c->red, c->green, c->blue, c->alpha * alpha);
-}
-
-static void
-set_bar_colour (DlenBarChart *self, cairo_t *cr, const Style *st, guint bar)
+set_bar_colour (DlenBarChart *self, cairo_t *cr, const DlenChartStyle *st, guint bar)
 {
   int c = self->colours[bar];
   if (c < 0)
-    set_colour (cr, &st->fg, 0.35);
+    dlen_chart_set_colour (cr, &st->fg, 0.35);
   else
-    set_colour (cr, &st->palette[c % N_PALETTE], 1);
-}
-
-static PangoLayout *
-make_layout (cairo_t *cr, const Style *st, const char *text, double scale, gboolean bold)
-{
-  PangoLayout *layout = pango_cairo_create_layout (cr);
-  PangoFontDescription *font = st->font ? pango_font_description_copy (st->font) : pango_font_description_from_string ("Sans 10");
-  int size = pango_font_description_get_size (font);
-  if (size <= 0)
-    size = 10 * PANGO_SCALE;
-  if (pango_font_description_get_size_is_absolute (font))
-    pango_font_description_set_absolute_size (font, size * scale);
-  else
-    pango_font_description_set_size (font, (int) (size * scale));
-  if (bold)
-    pango_font_description_set_weight (font, PANGO_WEIGHT_BOLD);
-  pango_layout_set_font_description (layout, font);
-  pango_font_description_free (font);
-  pango_layout_set_text (layout, text, -1);
-  return layout;
-}
-
-static void
-layout_size (PangoLayout *layout, double *w, double *h)
-{
-  int iw, ih;
-  pango_layout_get_pixel_size (layout, &iw, &ih);
-  *w = iw;
-  *h = ih;
-}
-
-static double
-nice_step (double range, int target)
-{
-  double raw = range / MAX (target, 1), mag, norm;
-  if (!(raw > 0))
-    return 1;
-  mag = pow (10, floor (log10 (raw)));
-  norm = raw / mag;
-  return (norm < 1.5 ? 1 : norm < 3 ? 2 : norm < 7 ? 5 : 10) * mag;
+    dlen_chart_set_colour (cr, &st->palette[c % DLEN_CHART_N_PALETTE], 1);
 }
 
 static void
@@ -168,7 +76,7 @@ draw_swatch (cairo_t *cr, double x, double y, double h)
 void
 dlen_bar_chart_draw (DlenBarChart *self, cairo_t *cr, int width, int height)
 {
-  Style st;
+  DlenChartStyle st;
   double top = PAD, left = PAD, right = width - PAD, bottom = height - PAD;
   double w, h, label_w = 0, tick_h = 0, vmax = 0, step, plot_l, plot_r, plot_t, plot_b, row_h, bar_h;
   guint n_fit, n_legend;
@@ -177,14 +85,14 @@ dlen_bar_chart_draw (DlenBarChart *self, cairo_t *cr, int width, int height)
   g_return_if_fail (DLEN_IS_BAR_CHART (self));
   if (width < 60 || height < 60)
     return;
-  get_style (self, &st);
+  dlen_chart_style_init_from_widget (&st, GTK_WIDGET (self));
   cairo_save (cr);
 
   if (self->title && *self->title)
     {
-      g_autoptr (PangoLayout) l = make_layout (cr, &st, self->title, 1.0, TRUE);
-      layout_size (l, &w, &h);
-      set_colour (cr, &st.fg, 1);
+      g_autoptr (PangoLayout) l = dlen_chart_layout (cr, &st, self->title, 1.0, TRUE);
+      dlen_chart_layout_size (l, &w, &h);
+      dlen_chart_set_colour (cr, &st.fg, 1);
       cairo_move_to (cr, left, top);
       pango_cairo_show_layout (cr, l);
       top += h + 6;
@@ -199,9 +107,9 @@ dlen_bar_chart_draw (DlenBarChart *self, cairo_t *cr, int width, int height)
         {
           gboolean is_overlay = i == self->n_bars;
           const char *name = is_overlay ? self->overlay_name : self->bar_names[i];
-          g_autoptr (PangoLayout) l = make_layout (cr, &st, name ? name : "", 0.85, FALSE);
+          g_autoptr (PangoLayout) l = dlen_chart_layout (cr, &st, name ? name : "", 0.85, FALSE);
           double entry;
-          layout_size (l, &w, &h);
+          dlen_chart_layout_size (l, &w, &h);
           entry = 20 + w + 16;
           if (lx > left && lx + entry - 16 > right)
             {
@@ -210,11 +118,11 @@ dlen_bar_chart_draw (DlenBarChart *self, cairo_t *cr, int width, int height)
               line_h = 0;
             }
           if (is_overlay)
-            set_colour (cr, &st.error, 1);
+            dlen_chart_set_colour (cr, &st.negative, 1);
           else
             set_bar_colour (self, cr, &st, i);
           draw_swatch (cr, lx, top, h);
-          set_colour (cr, &st.fg, 0.85);
+          dlen_chart_set_colour (cr, &st.fg, 0.85);
           cairo_move_to (cr, lx + 20, top);
           pango_cairo_show_layout (cr, l);
           lx += entry;
@@ -229,20 +137,20 @@ dlen_bar_chart_draw (DlenBarChart *self, cairo_t *cr, int width, int height)
       vmax = MAX (vmax, self->values[i]);
   if (!(vmax > 0))
     vmax = self->percent ? 0.1 : 1;
-  step = nice_step (vmax, 4);
+  step = dlen_chart_nice_step (vmax, 4);
   vmax = ceil (vmax / step - 1e-9) * step;
 
   /* Label column: the widest label, at most a third of the width. */
   for (guint g = 0; g < self->n_groups; g++)
     {
-      g_autoptr (PangoLayout) l = make_layout (cr, &st, self->labels[g], 0.85, FALSE);
-      layout_size (l, &w, &h);
+      g_autoptr (PangoLayout) l = dlen_chart_layout (cr, &st, self->labels[g], 0.85, FALSE);
+      dlen_chart_layout_size (l, &w, &h);
       label_w = MAX (label_w, w);
     }
   label_w = MIN (label_w, (right - left) / 3);
   {
-    g_autoptr (PangoLayout) l = make_layout (cr, &st, "0", 0.8, FALSE);
-    layout_size (l, &w, &tick_h);
+    g_autoptr (PangoLayout) l = dlen_chart_layout (cr, &st, "0", 0.8, FALSE);
+    dlen_chart_layout_size (l, &w, &tick_h);
   }
   plot_l = left + label_w + 8;
   plot_r = right - 8;
@@ -250,13 +158,14 @@ dlen_bar_chart_draw (DlenBarChart *self, cairo_t *cr, int width, int height)
   plot_b = bottom - tick_h - 4;
   if (self->value_label && *self->value_label)
     {
-      g_autoptr (PangoLayout) l = make_layout (cr, &st, self->value_label, 0.85, FALSE);
-      layout_size (l, &w, &h);
+      g_autoptr (PangoLayout) l = dlen_chart_layout (cr, &st, self->value_label, 0.85, FALSE);
+      dlen_chart_layout_size (l, &w, &h);
       plot_b -= h + 2;
     }
   if (plot_r - plot_l < 40 || plot_b - plot_t < 20)
     {
       cairo_restore (cr);
+      dlen_chart_style_clear (&st);
       return;
     }
 
@@ -282,14 +191,14 @@ dlen_bar_chart_draw (DlenBarChart *self, cairo_t *cr, int width, int height)
       double px = round (PX (v)) + 0.5;
       g_autoptr (PangoLayout) l = NULL;
       double bars_b = self->n_groups ? plot_t + row_h * n_fit : plot_b;
-      set_colour (cr, &st.fg, 0.12);
+      dlen_chart_set_colour (cr, &st.fg, 0.12);
       cairo_move_to (cr, px, plot_t);
       cairo_line_to (cr, px, bars_b);
       cairo_stroke (cr);
       format_value (self, buf, sizeof buf, v, step);
-      l = make_layout (cr, &st, buf, 0.8, FALSE);
-      layout_size (l, &w, &h);
-      set_colour (cr, &st.fg, 0.7);
+      l = dlen_chart_layout (cr, &st, buf, 0.8, FALSE);
+      dlen_chart_layout_size (l, &w, &h);
+      dlen_chart_set_colour (cr, &st.fg, 0.7);
       cairo_move_to (cr, CLAMP (px - w / 2, plot_l - 4, right - w), bars_b + 4);
       pango_cairo_show_layout (cr, l);
       if (v == 0)
@@ -297,9 +206,9 @@ dlen_bar_chart_draw (DlenBarChart *self, cairo_t *cr, int width, int height)
     }
   if (self->value_label && *self->value_label)
     {
-      g_autoptr (PangoLayout) l = make_layout (cr, &st, self->value_label, 0.85, FALSE);
-      layout_size (l, &w, &h);
-      set_colour (cr, &st.fg, 0.8);
+      g_autoptr (PangoLayout) l = dlen_chart_layout (cr, &st, self->value_label, 0.85, FALSE);
+      dlen_chart_layout_size (l, &w, &h);
+      dlen_chart_set_colour (cr, &st.fg, 0.8);
       cairo_move_to (cr, (plot_l + plot_r - w) / 2, plot_b + tick_h + 6);
       pango_cairo_show_layout (cr, l);
     }
@@ -308,12 +217,12 @@ dlen_bar_chart_draw (DlenBarChart *self, cairo_t *cr, int width, int height)
   for (guint g = 0; g < n_fit; g++)
     {
       double y = plot_t + g * row_h, by = y + (row_h - bar_h * self->n_bars) / 2;
-      g_autoptr (PangoLayout) l = make_layout (cr, &st, self->labels[g], 0.85, FALSE);
+      g_autoptr (PangoLayout) l = dlen_chart_layout (cr, &st, self->labels[g], 0.85, FALSE);
       pango_layout_set_width (l, (int) (label_w * PANGO_SCALE));
       pango_layout_set_ellipsize (l, PANGO_ELLIPSIZE_END);
       pango_layout_set_alignment (l, PANGO_ALIGN_RIGHT);
-      layout_size (l, &w, &h);
-      set_colour (cr, &st.fg, 0.85);
+      dlen_chart_layout_size (l, &w, &h);
+      dlen_chart_set_colour (cr, &st.fg, 0.85);
       cairo_move_to (cr, left, y + (row_h - h) / 2);
       pango_cairo_show_layout (cr, l);
       for (guint b = 0; b < self->n_bars; b++)
@@ -326,7 +235,7 @@ dlen_bar_chart_draw (DlenBarChart *self, cairo_t *cr, int width, int height)
           cairo_fill (cr);
           if (self->overlay && b == self->overlay_bar && isfinite (self->overlay[g]) && self->overlay[g] > 0)
             {
-              set_colour (cr, &st.error, 1);
+              dlen_chart_set_colour (cr, &st.negative, 1);
               cairo_rectangle (cr, plot_l, by + b * bar_h + 0.5, PX (MIN (self->overlay[g], vmax)) - plot_l, bar_h - 1);
               cairo_fill (cr);
             }
@@ -337,9 +246,9 @@ dlen_bar_chart_draw (DlenBarChart *self, cairo_t *cr, int width, int height)
           g_autoptr (PangoLayout) vl = NULL;
           double v = self->values[g * self->n_bars];
           format_value (self, buf, sizeof buf, v, step / 10);
-          vl = make_layout (cr, &st, buf, 0.75, FALSE);
-          layout_size (vl, &w, &h);
-          set_colour (cr, &st.fg, 0.75);
+          vl = dlen_chart_layout (cr, &st, buf, 0.75, FALSE);
+          dlen_chart_layout_size (vl, &w, &h);
+          dlen_chart_set_colour (cr, &st.fg, 0.75);
           cairo_move_to (cr, MIN (PX (MIN (v, vmax)) + 4, right - w), by + (bar_h - h) / 2);
           pango_cairo_show_layout (cr, vl);
         }
@@ -349,27 +258,27 @@ dlen_bar_chart_draw (DlenBarChart *self, cairo_t *cr, int width, int height)
     {
       g_autoptr (PangoLayout) l = NULL;
       g_snprintf (buf, sizeof buf, "%u more not shown", self->n_groups - n_fit);
-      l = make_layout (cr, &st, buf, 0.8, FALSE);
-      layout_size (l, &w, &h);
-      set_colour (cr, &st.fg, 0.6);
+      l = dlen_chart_layout (cr, &st, buf, 0.8, FALSE);
+      dlen_chart_layout_size (l, &w, &h);
+      dlen_chart_set_colour (cr, &st.fg, 0.6);
       cairo_move_to (cr, right - w, PAD);
       pango_cairo_show_layout (cr, l);
     }
 
   /* The value axis' zero line. */
-  set_colour (cr, &st.fg, 0.45);
+  dlen_chart_set_colour (cr, &st.fg, 0.45);
   cairo_move_to (cr, round (plot_l) + 0.5, plot_t);
   cairo_line_to (cr, round (plot_l) + 0.5, plot_t + row_h * n_fit);
   cairo_stroke (cr);
 
   if (self->n_groups == 0 && self->placeholder && *self->placeholder)
     {
-      g_autoptr (PangoLayout) l = make_layout (cr, &st, self->placeholder, 0.95, FALSE);
+      g_autoptr (PangoLayout) l = dlen_chart_layout (cr, &st, self->placeholder, 0.95, FALSE);
       pango_layout_set_width (l, (int) ((right - left - 24) * PANGO_SCALE));
       pango_layout_set_alignment (l, PANGO_ALIGN_CENTER);
       pango_layout_set_wrap (l, PANGO_WRAP_WORD);
-      layout_size (l, &w, &h);
-      set_colour (cr, &st.fg, 0.55);
+      dlen_chart_layout_size (l, &w, &h);
+      dlen_chart_set_colour (cr, &st.fg, 0.55);
       cairo_move_to (cr, left + 12, (plot_t + bottom - h) / 2);
       pango_cairo_show_layout (cr, l);
     }
@@ -378,30 +287,22 @@ dlen_bar_chart_draw (DlenBarChart *self, cairo_t *cr, int width, int height)
   self->row_height = row_h;
   self->rows_shown = n_fit;
   cairo_restore (cr);
+  dlen_chart_style_clear (&st);
 }
 
 /* ---- Widget ---------------------------------------------------------------------------------- */
 
 static void
+draw_chart (gpointer chart, cairo_t *cr, int width, int height)
+{
+  dlen_bar_chart_draw (chart, cr, width, height);
+}
+
+static void
 dlen_bar_chart_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
 {
   DlenBarChart *self = DLEN_BAR_CHART (widget);
-  int w = gtk_widget_get_width (widget), h = gtk_widget_get_height (widget);
-  if (w <= 0 || h <= 0)
-    return;
-  if (!self->cache || self->cache_width != w || self->cache_height != h)
-    {
-      GtkSnapshot *sub = gtk_snapshot_new ();
-      cairo_t *cr = gtk_snapshot_append_cairo (sub, &GRAPHENE_RECT_INIT (0, 0, w, h));
-      dlen_bar_chart_draw (self, cr, w, h);
-      cairo_destroy (cr);
-      g_clear_pointer (&self->cache, gsk_render_node_unref);
-      self->cache = gtk_snapshot_free_to_node (sub);
-      self->cache_width = w;
-      self->cache_height = h;
-    }
-  if (self->cache)
-    gtk_snapshot_append_node (snapshot, self->cache);
+  dlen_chart_snapshot_cached (widget, snapshot, draw_chart, &self->cache, &self->cache_width, &self->cache_height);
 }
 
 static void
@@ -557,59 +458,36 @@ dlen_bar_chart_set_percent (DlenBarChart *self, gboolean percent)
   g_object_notify_by_pspec (G_OBJECT (self), props[PROP_PERCENT]);
 }
 
+static void
+export_draw (gpointer chart, cairo_t *cr, int width, int height)
+{
+  DlenBarChart *self = chart;
+  double top = self->rows_top, row = self->row_height;
+  guint shown = self->rows_shown;
+  dlen_bar_chart_draw (self, cr, width, height);
+  /* The export must not move the on-screen tooltip geometry. */
+  self->rows_top = top;
+  self->row_height = row;
+  self->rows_shown = shown;
+}
+
 gboolean
 dlen_bar_chart_export (DlenBarChart *self, const char *path, GError **error)
 {
   int w = gtk_widget_get_width (GTK_WIDGET (self)), h = gtk_widget_get_height (GTK_WIDGET (self));
-  g_autofree char *lower = g_ascii_strdown (path, -1);
-  gboolean svg = g_str_has_suffix (lower, ".svg"), png = g_str_has_suffix (lower, ".png");
-  double scale = png ? 2 : 1;
-  GdkRGBA bg;
-  cairo_surface_t *surface;
-  cairo_status_t status;
-  cairo_t *cr;
-  double top = self->rows_top, row = self->row_height;
-  guint shown = self->rows_shown;
+  DlenChartStyle st;
+  gboolean ok;
 
   g_return_val_if_fail (DLEN_IS_BAR_CHART (self), FALSE);
-  if (!svg && !png)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "%s: choose a file name ending in .png or .svg", path);
-      return FALSE;
-    }
   if (w < 60 || h < 60)
     {
       w = 800;
       h = 480;
     }
-  bg = lookup_background (self);
-  surface = svg ? cairo_svg_surface_create (path, w, h)
-                : cairo_image_surface_create (CAIRO_FORMAT_ARGB32, (int) (w * scale), (int) (h * scale));
-  cr = cairo_create (surface);
-  cairo_scale (cr, scale, scale);
-  set_colour (cr, &bg, 1);
-  cairo_paint (cr);
-  dlen_bar_chart_draw (self, cr, w, h);
-  cairo_destroy (cr);
-  /* The export must not move the on-screen tooltip geometry. */
-  self->rows_top = top;
-  self->row_height = row;
-  self->rows_shown = shown;
-  if (png)
-    status = cairo_surface_write_to_png (surface, path);
-  else
-    {
-      cairo_surface_finish (surface);
-      status = cairo_surface_status (surface);
-    }
-  cairo_surface_destroy (surface);
-  if (status != CAIRO_STATUS_SUCCESS)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s: cannot write the chart: %s", path,
-                   cairo_status_to_string (status));
-      return FALSE;
-    }
-  return TRUE;
+  dlen_chart_style_init_from_widget (&st, GTK_WIDGET (self));
+  ok = dlen_chart_export (self, export_draw, &st.bg, path, w, h, error);
+  dlen_chart_style_clear (&st);
+  return ok;
 }
 
 static void

@@ -1,5 +1,5 @@
-/* dlen-chart-style.c: colours, text, ticks and export shared by the trajectory chart and the
- * histogram. */
+/* dlen-chart-style.c: colours, text, ticks, export and the cached drawing shared by the line
+ * chart, the bar chart, the trajectory chart and the histogram. */
 #include <math.h>
 #include <adwaita.h>
 #include <cairo-svg.h>
@@ -268,5 +268,30 @@ dlen_chart_export (gpointer chart, DlenChartDrawFunc draw, const GdkRGBA *bg, co
                    cairo_status_to_string (status));
       return FALSE;
     }
+  return TRUE;
+}
+
+/* ---- Snapshot ----------------------------------------------------------------------------------- */
+
+gboolean
+dlen_chart_snapshot_cached (GtkWidget *widget, GtkSnapshot *snapshot, DlenChartDrawFunc draw, GskRenderNode **cache,
+                            int *cache_width, int *cache_height)
+{
+  int w = gtk_widget_get_width (widget), h = gtk_widget_get_height (widget);
+  if (w <= 0 || h <= 0)
+    return FALSE;
+  if (!*cache || *cache_width != w || *cache_height != h)
+    {
+      GtkSnapshot *sub = gtk_snapshot_new ();
+      cairo_t *cr = gtk_snapshot_append_cairo (sub, &GRAPHENE_RECT_INIT (0, 0, w, h));
+      draw (widget, cr, w, h);
+      cairo_destroy (cr);
+      g_clear_pointer (cache, gsk_render_node_unref);
+      *cache = gtk_snapshot_free_to_node (sub);
+      *cache_width = w;
+      *cache_height = h;
+    }
+  if (*cache)
+    gtk_snapshot_append_node (snapshot, *cache);
   return TRUE;
 }

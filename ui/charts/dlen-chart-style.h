@@ -1,4 +1,4 @@
-/* dlen-chart-style.h: what the Emotions page's charts share: colours resolved from the style
+/* dlen-chart-style.h: what the charts share: colours resolved from the style
  * sheet (or defaults, for drawing without a display), text, ticks on numbers and on dates, and
  * PNG/SVG export of a cairo drawing function. No widget state. */
 #pragma once
@@ -45,5 +45,11 @@ double dlen_chart_time_ticks (double t0_ms, double t1_ms, int target, GArray *ti
 typedef void (*DlenChartDrawFunc) (gpointer chart, cairo_t *cr, int width, int height);
 gboolean dlen_chart_export (gpointer chart, DlenChartDrawFunc draw, const GdkRGBA *background, const char *path,
                             int width, int height, GError **error);
+
+/* Appends the drawing of @widget at its current size to @snapshot: *@cache when it was drawn at
+ * that size, else a new node drawn with @draw (kept in *@cache, *@cache_width, *@cache_height).
+ * FALSE when the widget has no area (nothing appended). */
+gboolean dlen_chart_snapshot_cached (GtkWidget *widget, GtkSnapshot *snapshot, DlenChartDrawFunc draw,
+                                 GskRenderNode **cache, int *cache_width, int *cache_height);
 
 G_END_DECLS

@@ -443,25 +443,16 @@ on_query_tooltip (GtkWidget *widget, int x, int y, gboolean keyboard, GtkTooltip
 }
 
 static void
+draw_chart (gpointer chart, cairo_t *cr, int width, int height)
+{
+  dlen_histogram_draw (chart, cr, width, height);
+}
+
+static void
 dlen_histogram_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
 {
   DlenHistogram *self = DLEN_HISTOGRAM (widget);
-  int w = gtk_widget_get_width (widget), h = gtk_widget_get_height (widget);
-  if (w <= 0 || h <= 0)
-    return;
-  if (!self->cache || self->cache_width != w || self->cache_height != h)
-    {
-      GtkSnapshot *sub = gtk_snapshot_new ();
-      cairo_t *cr = gtk_snapshot_append_cairo (sub, &GRAPHENE_RECT_INIT (0, 0, w, h));
-      dlen_histogram_draw (self, cr, w, h);
-      cairo_destroy (cr);
-      g_clear_pointer (&self->cache, gsk_render_node_unref);
-      self->cache = gtk_snapshot_free_to_node (sub);
-      self->cache_width = w;
-      self->cache_height = h;
-    }
-  if (self->cache)
-    gtk_snapshot_append_node (snapshot, self->cache);
+  dlen_chart_snapshot_cached (widget, snapshot, draw_chart, &self->cache, &self->cache_width, &self->cache_height);
 }
 
 static void

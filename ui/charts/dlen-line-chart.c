@@ -1,12 +1,10 @@
 /* dlen-line-chart.c: the line chart: layout, ticks and legend computed on each draw, the
  * drawing cached as a render node until the data, the size or the style changes. */
 #include <math.h>
-#include <adwaita.h>
-#include <cairo-svg.h>
+#include "dlen-chart-style.h"
 #include "dlen-line-chart.h"
 
 #define PAD 12.0
-#define N_PALETTE 6
 
 struct _DlenLineChart {
   GtkWidget parent_instance;
@@ -26,12 +24,6 @@ static GParamSpec *props[N_PROPS];
 
 G_DEFINE_FINAL_TYPE (DlenLineChart, dlen_line_chart, GTK_TYPE_WIDGET)
 
-/* Used when the style sheet lacks the named colours (e.g. a test without the app's CSS). */
-static const GdkRGBA fallback_palette[N_PALETTE] = {
-  { 0.208, 0.518, 0.894, 1 }, { 0.902, 0.380, 0.000, 1 }, { 0.180, 0.761, 0.494, 1 },
-  { 0.753, 0.380, 0.796, 1 }, { 0.961, 0.761, 0.067, 1 }, { 0.596, 0.416, 0.267, 1 },
-};
-
 static void
 invalidate (DlenLineChart *self)
 {
@@ -39,99 +31,14 @@ invalidate (DlenLineChart *self)
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
-/* ---- Style --------------------------------------------------------------------------------- */
-
-typedef struct {
-  GdkRGBA fg;
-  GdkRGBA palette[N_PALETTE];
-  const PangoFontDescription *font;
-} Style;
-
-G_GNUC_BEGIN_IGNORE_DEPRECATIONS
-static void
-get_style (DlenLineChart *self, Style *st)
-{
-  GtkStyleContext *ctx = gtk_widget_get_style_context (GTK_WIDGET (self));
-  gtk_style_context_get_color (ctx, &st->fg);
-  gboolean dark = adw_style_manager_get_dark (adw_style_manager_get_default ());
-  for (guint i = 0; i < N_PALETTE; i++)
-    {
-      char name[32];
-      g_snprintf (name, sizeof name, "dlen_series_%u_dark", i + 1);
-      if (dark && gtk_style_context_lookup_color (ctx, name, &st->palette[i]))
-        continue;
-      g_snprintf (name, sizeof name, "dlen_series_%u", i + 1);
-      if (!gtk_style_context_lookup_color (ctx, name, &st->palette[i]))
-        st->palette[i] = fallback_palette[i];
-    }
-  st->font = pango_context_get_font_description (gtk_widget_get_pango_context (GTK_WIDGET (self)));
-}
-
-static GdkRGBA
-lookup_background (DlenLineChart *self)
-{
-  GdkRGBA bg = { 1, 1, 1, 1 };
-  GtkStyleContext *ctx = gtk_widget_get_style_context (GTK_WIDGET (self));
-  if (!gtk_style_context_lookup_color (ctx, "view_bg_color", &bg))
-    bg = (GdkRGBA) { 1, 1, 1, 1 };
-  return bg;
-}
-G_GNUC_END_IGNORE_DEPRECATIONS
-
-static void
-set_colour (cairo_t *cr, const GdkRGBA *c, double alpha)
-{
-  cairo_set_source_rgba (cr, c->red, c->green, c->blue, c->alpha * alpha);
-}
-
-static PangoLayout *
-make_layout (cairo_t *cr, const Style *st, const char *text, double scale, gboolean bold)
-{
-  PangoLayout *layout = pango_cairo_create_layout (cr);
-  PangoFontDescription *font = st->font ? pango_font_description_copy (st->font) : pango_font_description_from_string ("Sans 10");
-  int size = pango_font_description_get_size (font);
-  if (size <= 0)
-    size = 10 * PANGO_SCALE;
-  if (pango_font_description_get_size_is_absolute (font))
-    pango_font_description_set_absolute_size (font, size * scale);
-  else
-    pango_font_description_set_size (font, (int) (size * scale));
-  if (bold)
-    pango_font_description_set_weight (font, PANGO_WEIGHT_BOLD);
-  pango_layout_set_font_description (layout, font);
-  pango_font_description_free (font);
-  pango_layout_set_text (layout, text, -1);
-  return layout;
-}
-
-static void
-layout_size (PangoLayout *layout, double *w, double *h)
-{
-  int iw, ih;
-  pango_layout_get_pixel_size (layout, &iw, &ih);
-  *w = iw;
-  *h = ih;
-}
-
 /* ---- Ticks ----------------------------------------------------------------------------------- */
 
+/* A round step; at least 1 and whole for an integer axis. */
 static double
 nice_step (double range, int target, gboolean integer)
 {
-  double raw = range / MAX (target, 1), mag, norm, step;
-  if (!(raw > 0))
-    return 1;
-  mag = pow (10, floor (log10 (raw)));
-  norm = raw / mag;
-  step = (norm < 1.5 ? 1 : norm < 3 ? 2 : norm < 7 ? 5 : 10) * mag;
+  double step = dlen_chart_nice_step (range, target);
   return integer ? MAX (1, round (step)) : step;
-}
-
-static int
-step_decimals (double step)
-{
-  int d = (int) -floor (log10 (step) + 1e-9);
-  return CLAMP (d, 0, 6);
 }
 
 static void
@@ -157,7 +64,7 @@ draw_swatch (cairo_t *cr, const GdkRGBA *colour, DlenSeriesStyle style, double x
 {
   double alpha = style & DLEN_SERIES_THIN ? 0.75 : 1.0;
   cairo_save (cr);
-  set_colour (cr, colour, alpha);
+  dlen_chart_set_colour (cr, colour, alpha);
   if (style & DLEN_SERIES_LINE || !(style & DLEN_SERIES_MARKERS))
     {
       apply_line_style (cr, style);
@@ -176,7 +83,7 @@ draw_swatch (cairo_t *cr, const GdkRGBA *colour, DlenSeriesStyle style, double x
 void
 dlen_line_chart_draw (DlenLineChart *self, cairo_t *cr, int width, int height)
 {
-  Style st;
+  DlenChartStyle st;
   guint n_series;
   double top = PAD, left = PAD, right = width - PAD, bottom = height - PAD;
   double x0 = 0, x1 = 1, y0 = 0, y1 = 1, xstep, ystep, w, h;
@@ -188,16 +95,16 @@ dlen_line_chart_draw (DlenLineChart *self, cairo_t *cr, int width, int height)
   g_return_if_fail (DLEN_IS_LINE_CHART (self));
   if (width < 40 || height < 40)
     return;
-  get_style (self, &st);
+  dlen_chart_style_init_from_widget (&st, GTK_WIDGET (self));
   n_series = self->model ? dlen_series_model_get_n_series (self->model) : 0;
   cairo_save (cr);
 
   /* Title. */
   if (self->title && *self->title)
     {
-      g_autoptr (PangoLayout) l = make_layout (cr, &st, self->title, 1.0, TRUE);
-      layout_size (l, &w, &h);
-      set_colour (cr, &st.fg, 1);
+      g_autoptr (PangoLayout) l = dlen_chart_layout (cr, &st, self->title, 1.0, TRUE);
+      dlen_chart_layout_size (l, &w, &h);
+      dlen_chart_set_colour (cr, &st.fg, 1);
       cairo_move_to (cr, left, top);
       pango_cairo_show_layout (cr, l);
       top += h + 6;
@@ -210,9 +117,9 @@ dlen_line_chart_draw (DlenLineChart *self, cairo_t *cr, int width, int height)
       for (guint i = 0; i < n_series; i++)
         {
           DlenSeriesStyle style = dlen_series_model_get_style (self->model, i);
-          g_autoptr (PangoLayout) l = make_layout (cr, &st, dlen_series_model_get_name (self->model, i), 0.85, FALSE);
+          g_autoptr (PangoLayout) l = dlen_chart_layout (cr, &st, dlen_series_model_get_name (self->model, i), 0.85, FALSE);
           double entry;
-          layout_size (l, &w, &h);
+          dlen_chart_layout_size (l, &w, &h);
           entry = 22 + w + 16;
           if (lx > left && lx + entry - 16 > right)
             {
@@ -220,9 +127,9 @@ dlen_line_chart_draw (DlenLineChart *self, cairo_t *cr, int width, int height)
               top += line_h + 4;
               line_h = 0;
             }
-          draw_swatch (cr, &st.palette[dlen_series_model_get_colour (self->model, i) % N_PALETTE], style, lx,
+          draw_swatch (cr, &st.palette[dlen_series_model_get_colour (self->model, i) % DLEN_CHART_N_PALETTE], style, lx,
                        top + h / 2, 18);
-          set_colour (cr, &st.fg, 0.85);
+          dlen_chart_set_colour (cr, &st.fg, 0.85);
           cairo_move_to (cr, lx + 22, top);
           pango_cairo_show_layout (cr, l);
           lx += entry;
@@ -260,30 +167,30 @@ dlen_line_chart_draw (DlenLineChart *self, cairo_t *cr, int width, int height)
   y1 = ceil (y1 / ystep - 1e-9) * ystep;
   if (y1 - y0 < ystep)
     y1 = y0 + ystep;
-  ydec = step_decimals (ystep);
+  ydec = dlen_chart_step_decimals (ystep);
 
   /* Margins from the widest y tick label and the axis labels. */
   for (double v = y0; v <= y1 + ystep * 1e-6; v += ystep)
     {
       g_autoptr (PangoLayout) l = NULL;
       format_tick (buf, sizeof buf, v, ydec);
-      l = make_layout (cr, &st, buf, 0.8, FALSE);
-      layout_size (l, &w, &h);
+      l = dlen_chart_layout (cr, &st, buf, 0.8, FALSE);
+      dlen_chart_layout_size (l, &w, &h);
       tick_w = MAX (tick_w, w);
       tick_h = MAX (tick_h, h);
     }
   plot_l = left + tick_w + 6;
   if (self->y_label && *self->y_label)
     {
-      g_autoptr (PangoLayout) l = make_layout (cr, &st, self->y_label, 0.85, FALSE);
-      layout_size (l, &w, &h);
+      g_autoptr (PangoLayout) l = dlen_chart_layout (cr, &st, self->y_label, 0.85, FALSE);
+      dlen_chart_layout_size (l, &w, &h);
       plot_l += h + 4;
     }
   plot_b = bottom - tick_h - 4;
   if (self->x_label && *self->x_label)
     {
-      g_autoptr (PangoLayout) l = make_layout (cr, &st, self->x_label, 0.85, FALSE);
-      layout_size (l, &w, &h);
+      g_autoptr (PangoLayout) l = dlen_chart_layout (cr, &st, self->x_label, 0.85, FALSE);
+      dlen_chart_layout_size (l, &w, &h);
       plot_b -= h + 2;
     }
   plot_t = top + tick_h / 2;
@@ -291,6 +198,7 @@ dlen_line_chart_draw (DlenLineChart *self, cairo_t *cr, int width, int height)
   if (plot_r - plot_l < 20 || plot_b - plot_t < 20)
     {
       cairo_restore (cr);
+      dlen_chart_style_clear (&st);
       return;
     }
 
@@ -303,37 +211,37 @@ dlen_line_chart_draw (DlenLineChart *self, cairo_t *cr, int width, int height)
     {
       double py = round (PY (v)) + 0.5;
       g_autoptr (PangoLayout) l = NULL;
-      set_colour (cr, &st.fg, 0.12);
+      dlen_chart_set_colour (cr, &st.fg, 0.12);
       cairo_move_to (cr, plot_l, py);
       cairo_line_to (cr, plot_r, py);
       cairo_stroke (cr);
       format_tick (buf, sizeof buf, v, ydec);
-      l = make_layout (cr, &st, buf, 0.8, FALSE);
-      layout_size (l, &w, &h);
-      set_colour (cr, &st.fg, 0.7);
+      l = dlen_chart_layout (cr, &st, buf, 0.8, FALSE);
+      dlen_chart_layout_size (l, &w, &h);
+      dlen_chart_set_colour (cr, &st.fg, 0.7);
       cairo_move_to (cr, plot_l - 6 - w, py - h / 2);
       pango_cairo_show_layout (cr, l);
     }
   xstep = nice_step (x1 - x0, MAX (2, (int) ((plot_r - plot_l) / 70)), self->x_integer);
-  xdec = self->x_integer ? 0 : step_decimals (xstep);
+  xdec = self->x_integer ? 0 : dlen_chart_step_decimals (xstep);
   for (double v = ceil (x0 / xstep - 1e-9) * xstep; v <= x1 + xstep * 1e-6; v += xstep)
     {
       double px = round (PX (v)) + 0.5;
       g_autoptr (PangoLayout) l = NULL;
-      set_colour (cr, &st.fg, 0.12);
+      dlen_chart_set_colour (cr, &st.fg, 0.12);
       cairo_move_to (cr, px, plot_t);
       cairo_line_to (cr, px, plot_b);
       cairo_stroke (cr);
       format_tick (buf, sizeof buf, v, xdec);
-      l = make_layout (cr, &st, buf, 0.8, FALSE);
-      layout_size (l, &w, &h);
-      set_colour (cr, &st.fg, 0.7);
+      l = dlen_chart_layout (cr, &st, buf, 0.8, FALSE);
+      dlen_chart_layout_size (l, &w, &h);
+      dlen_chart_set_colour (cr, &st.fg, 0.7);
       cairo_move_to (cr, px - w / 2, plot_b + 4);
       pango_cairo_show_layout (cr, l);
     }
 
   /* Axes. */
-  set_colour (cr, &st.fg, 0.45);
+  dlen_chart_set_colour (cr, &st.fg, 0.45);
   cairo_move_to (cr, round (plot_l) + 0.5, plot_t);
   cairo_line_to (cr, round (plot_l) + 0.5, round (plot_b) + 0.5);
   cairo_line_to (cr, plot_r, round (plot_b) + 0.5);
@@ -342,18 +250,18 @@ dlen_line_chart_draw (DlenLineChart *self, cairo_t *cr, int width, int height)
   /* Axis labels. */
   if (self->x_label && *self->x_label)
     {
-      g_autoptr (PangoLayout) l = make_layout (cr, &st, self->x_label, 0.85, FALSE);
-      layout_size (l, &w, &h);
-      set_colour (cr, &st.fg, 0.8);
+      g_autoptr (PangoLayout) l = dlen_chart_layout (cr, &st, self->x_label, 0.85, FALSE);
+      dlen_chart_layout_size (l, &w, &h);
+      dlen_chart_set_colour (cr, &st.fg, 0.8);
       cairo_move_to (cr, (plot_l + plot_r - w) / 2, bottom - h);
       pango_cairo_show_layout (cr, l);
     }
   if (self->y_label && *self->y_label)
     {
-      g_autoptr (PangoLayout) l = make_layout (cr, &st, self->y_label, 0.85, FALSE);
-      layout_size (l, &w, &h);
+      g_autoptr (PangoLayout) l = dlen_chart_layout (cr, &st, self->y_label, 0.85, FALSE);
+      dlen_chart_layout_size (l, &w, &h);
       cairo_save (cr);
-      set_colour (cr, &st.fg, 0.8);
+      dlen_chart_set_colour (cr, &st.fg, 0.8);
       cairo_move_to (cr, left, (plot_t + plot_b + w) / 2);
       cairo_rotate (cr, -G_PI / 2);
       pango_cairo_show_layout (cr, l);
@@ -371,10 +279,10 @@ dlen_line_chart_draw (DlenLineChart *self, cairo_t *cr, int width, int height)
       guint n;
       const DlenPoint *pts = dlen_series_model_get_points (self->model, i, &n);
       DlenSeriesStyle style = dlen_series_model_get_style (self->model, i);
-      const GdkRGBA *colour = &st.palette[dlen_series_model_get_colour (self->model, i) % N_PALETTE];
+      const GdkRGBA *colour = &st.palette[dlen_series_model_get_colour (self->model, i) % DLEN_CHART_N_PALETTE];
       double alpha = style & DLEN_SERIES_THIN ? 0.75 : 1.0;
       gboolean pen_down = FALSE;
-      set_colour (cr, colour, alpha);
+      dlen_chart_set_colour (cr, colour, alpha);
       if (style & DLEN_SERIES_LINE)
         {
           apply_line_style (cr, style);
@@ -412,41 +320,33 @@ dlen_line_chart_draw (DlenLineChart *self, cairo_t *cr, int width, int height)
 
   if (!has_data && self->placeholder && *self->placeholder)
     {
-      g_autoptr (PangoLayout) l = make_layout (cr, &st, self->placeholder, 0.95, FALSE);
+      g_autoptr (PangoLayout) l = dlen_chart_layout (cr, &st, self->placeholder, 0.95, FALSE);
       pango_layout_set_width (l, (int) ((plot_r - plot_l - 24) * PANGO_SCALE));
       pango_layout_set_alignment (l, PANGO_ALIGN_CENTER);
-      layout_size (l, &w, &h);
-      set_colour (cr, &st.fg, 0.55);
+      dlen_chart_layout_size (l, &w, &h);
+      dlen_chart_set_colour (cr, &st.fg, 0.55);
       cairo_move_to (cr, plot_l + 12, (plot_t + plot_b - h) / 2);
       pango_cairo_show_layout (cr, l);
     }
 #undef PX
 #undef PY
   cairo_restore (cr);
+  dlen_chart_style_clear (&st);
 }
 
 /* ---- Widget ---------------------------------------------------------------------------------- */
 
 static void
+draw_chart (gpointer chart, cairo_t *cr, int width, int height)
+{
+  dlen_line_chart_draw (chart, cr, width, height);
+}
+
+static void
 dlen_line_chart_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
 {
   DlenLineChart *self = DLEN_LINE_CHART (widget);
-  int w = gtk_widget_get_width (widget), h = gtk_widget_get_height (widget);
-  if (w <= 0 || h <= 0)
-    return;
-  if (!self->cache || self->cache_width != w || self->cache_height != h)
-    {
-      GtkSnapshot *sub = gtk_snapshot_new ();
-      cairo_t *cr = gtk_snapshot_append_cairo (sub, &GRAPHENE_RECT_INIT (0, 0, w, h));
-      dlen_line_chart_draw (self, cr, w, h);
-      cairo_destroy (cr);
-      g_clear_pointer (&self->cache, gsk_render_node_unref);
-      self->cache = gtk_snapshot_free_to_node (sub);
-      self->cache_width = w;
-      self->cache_height = h;
-    }
-  if (self->cache)
-    gtk_snapshot_append_node (snapshot, self->cache);
+  dlen_chart_snapshot_cached (widget, snapshot, draw_chart, &self->cache, &self->cache_width, &self->cache_height);
 }
 
 static void
@@ -540,49 +440,19 @@ gboolean
 dlen_line_chart_export (DlenLineChart *self, const char *path, GError **error)
 {
   int w = gtk_widget_get_width (GTK_WIDGET (self)), h = gtk_widget_get_height (GTK_WIDGET (self));
-  g_autofree char *lower = g_ascii_strdown (path, -1);
-  gboolean svg = g_str_has_suffix (lower, ".svg"), png = g_str_has_suffix (lower, ".png");
-  double scale = png ? 2 : 1;
-  GdkRGBA bg = lookup_background (self);
-  cairo_surface_t *surface;
-  cairo_status_t status;
-  cairo_t *cr;
+  DlenChartStyle st;
+  gboolean ok;
 
   g_return_val_if_fail (DLEN_IS_LINE_CHART (self), FALSE);
-  if (!svg && !png)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "%s: choose a file name ending in .png or .svg", path);
-      return FALSE;
-    }
   if (w < 40 || h < 40)
     {
       w = 800;
       h = 400;
     }
-  surface = svg ? cairo_svg_surface_create (path, w, h)
-                : cairo_image_surface_create (CAIRO_FORMAT_ARGB32, (int) (w * scale), (int) (h * scale));
-  cr = cairo_create (surface);
-  cairo_scale (cr, scale, scale);
-  set_colour (cr, &bg, 1);
-  cairo_paint (cr);
-  dlen_line_chart_draw (self, cr, w, h);
-  cairo_destroy (cr);
-  if (png)
-    status = cairo_surface_write_to_png (surface, path);
-  else
-    {
-      cairo_surface_finish (surface);
-      status = cairo_surface_status (surface);
-    }
-  cairo_surface_destroy (surface);
-  if (status != CAIRO_STATUS_SUCCESS)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s: cannot write the chart: %s", path,
-                   cairo_status_to_string (status));
-      return FALSE;
-    }
-  return TRUE;
+  dlen_chart_style_init_from_widget (&st, GTK_WIDGET (self));
+  ok = dlen_chart_export (self, draw_chart, &st.bg, path, w, h, error);
+  dlen_chart_style_clear (&st);
+  return ok;
 }
 
 static void

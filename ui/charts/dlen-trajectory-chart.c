@@ -1170,25 +1170,17 @@ dlen_trajectory_chart_export (DlenTrajectoryChart *self, const char *path, GErro
 }
 
 static void
+draw_chart (gpointer chart, cairo_t *cr, int width, int height)
+{
+  dlen_trajectory_chart_draw (chart, cr, width, height);
+}
+
+static void
 dlen_trajectory_chart_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
 {
   DlenTrajectoryChart *self = DLEN_TRAJECTORY_CHART (widget);
-  int w = gtk_widget_get_width (widget), h = gtk_widget_get_height (widget);
-  if (w <= 0 || h <= 0)
+  if (!dlen_chart_snapshot_cached (widget, snapshot, draw_chart, &self->cache, &self->cache_width, &self->cache_height))
     return;
-  if (!self->cache || self->cache_width != w || self->cache_height != h)
-    {
-      GtkSnapshot *sub = gtk_snapshot_new ();
-      cairo_t *cr = gtk_snapshot_append_cairo (sub, &GRAPHENE_RECT_INIT (0, 0, w, h));
-      dlen_trajectory_chart_draw (self, cr, w, h);
-      cairo_destroy (cr);
-      g_clear_pointer (&self->cache, gsk_render_node_unref);
-      self->cache = gtk_snapshot_free_to_node (sub);
-      self->cache_width = w;
-      self->cache_height = h;
-    }
-  if (self->cache)
-    gtk_snapshot_append_node (snapshot, self->cache);
 
   /* The hovered point: a ring and a hairline, over the cached drawing. */
   if (self->hover && self->plot->drawn)
