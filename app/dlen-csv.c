@@ -925,3 +925,21 @@ dlen_csv_reader_debug_allocated (DlenCsvReader *reader)
   return (reader->buf != NULL ? BUF_SIZE : 0) + reader->rec_cap
          + reader->field_cap * (sizeof (gsize) + sizeof (const char *));
 }
+
+void
+dlen_csv_append_field (GString *out, const char *text)
+{
+  if (strpbrk (text, ",\"\r\n") == NULL)
+    {
+      g_string_append (out, text);
+      return;
+    }
+  g_string_append_c (out, '"');
+  for (const char *p = text; *p; p++)
+    {
+      if (*p == '"')
+        g_string_append_c (out, '"');
+      g_string_append_c (out, *p);
+    }
+  g_string_append_c (out, '"');
+}

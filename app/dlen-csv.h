@@ -100,4 +100,8 @@ gsize dlen_csv_reader_debug_allocated (DlenCsvReader *reader);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DlenCsvReader, dlen_csv_reader_free)
 
+/* Appends @text to @out as one CSV field, quoted (RFC 4180, "" for a quote) only when it holds
+ * a comma, quote or line break: the writing side of this reader. */
+void dlen_csv_append_field (GString *out, const char *text);
+
 G_END_DECLS

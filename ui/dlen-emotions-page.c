@@ -7,6 +7,7 @@
 #include "dlen-emotions-page.h"
 #include "dlen-error.h"
 #include "dlen-predictions.h"
+#include "dlen-csv.h"
 #include "dlen-window.h"
 
 /* Below this many impressions the users are summarised at once (about 50 ms for 60,000): no
@@ -1185,24 +1186,6 @@ dlen_emotions_page_compute_predictions (DlenEmotionsPage *self)
 
 /* ---- Exports ------------------------------------------------------------------------------------------- */
 
-static void
-csv_field (GString *out, const char *text)
-{
-  if (strpbrk (text, ",\"\r\n") == NULL)
-    {
-      g_string_append (out, text);
-      return;
-    }
-  g_string_append_c (out, '"');
-  for (const char *p = text; *p; p++)
-    {
-      if (*p == '"')
-        g_string_append_c (out, '"');
-      g_string_append_c (out, *p);
-    }
-  g_string_append_c (out, '"');
-}
-
 gboolean
 dlen_emotions_page_write_csv (DlenEmotionsPage *self, const char *path, GError **error)
 {
@@ -1214,7 +1197,7 @@ dlen_emotions_page_write_csv (DlenEmotionsPage *self, const char *path, GError *
     {
       g_autoptr (DlenUserRow) row = g_list_model_get_item (list, i);
       char mean[G_ASCII_DTOSTR_BUF_SIZE], var[G_ASCII_DTOSTR_BUF_SIZE];
-      csv_field (out, row->s.user);
+      dlen_csv_append_field (out, row->s.user);
       /* Full precision and a '.' whatever the locale: the CSV is for analysis. */
       g_ascii_formatd (mean, sizeof mean, "%.10g", row->s.mean_emotion);
       g_ascii_formatd (var, sizeof var, "%.10g", row->s.emotion_variance);

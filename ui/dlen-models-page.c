@@ -8,6 +8,7 @@
 #include "dlen-error.h"
 #include "dlen-model-summary.h"
 #include "dlen-models-page.h"
+#include "dlen-csv.h"
 #include "dlen-window.h"
 
 /* ---- Columns ----------------------------------------------------------------------------------- */
@@ -468,24 +469,6 @@ dlen_models_page_is_best (DlenModelsPage *self, gint64 model_id, const char *col
 
 /* ---- CSV ------------------------------------------------------------------------------------------ */
 
-static void
-csv_field (GString *out, const char *text)
-{
-  if (strpbrk (text, ",\"\r\n") == NULL)
-    {
-      g_string_append (out, text);
-      return;
-    }
-  g_string_append_c (out, '"');
-  for (const char *p = text; *p; p++)
-    {
-      if (*p == '"')
-        g_string_append_c (out, '"');
-      g_string_append_c (out, *p);
-    }
-  g_string_append_c (out, '"');
-}
-
 gboolean
 dlen_models_page_write_csv (DlenModelsPage *self, const char *path, GError **error)
 {
@@ -496,7 +479,7 @@ dlen_models_page_write_csv (DlenModelsPage *self, const char *path, GError **err
     {
       if (j)
         g_string_append_c (out, ',');
-      csv_field (out, ((Column *) g_ptr_array_index (self->columns, j))->csv);
+      dlen_csv_append_field (out, ((Column *) g_ptr_array_index (self->columns, j))->csv);
     }
   g_string_append (out, "\r\n");
   for (guint i = 0; i < n; i++)
@@ -518,12 +501,12 @@ dlen_models_page_write_csv (DlenModelsPage *self, const char *path, GError **err
             {
               g_autoptr (GDateTime) t = g_date_time_new_from_unix_utc (row->summary->created_ms / 1000);
               g_autofree char *iso = t ? g_date_time_format_iso8601 (t) : g_strdup ("");
-              csv_field (out, iso);
+              dlen_csv_append_field (out, iso);
             }
           else
             {
               g_autofree char *text = cell_text (c, row->summary);
-              csv_field (out, text);
+              dlen_csv_append_field (out, text);
             }
         }
       g_string_append (out, "\r\n");
