@@ -139,7 +139,14 @@ dlen_store_is_project_file (const char *path)
   if (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK)
     {
       sqlite3_stmt *q = NULL;
-      yes = sqlite3_prepare_v2 (db, "PRAGMA schema_version", -1, &q, NULL) == SQLITE_OK && sqlite3_step (q) == SQLITE_ROW;
+      int rc;
+      /* Only a file SQLite says is no database is not a project: a writer of this or another
+       * process may hold the lock for a moment (busy), which says nothing about the file. */
+      sqlite3_busy_timeout (db, 5000);
+      rc = sqlite3_prepare_v2 (db, "PRAGMA schema_version", -1, &q, NULL);
+      if (rc == SQLITE_OK)
+        rc = sqlite3_step (q);
+      yes = rc == SQLITE_ROW || (rc != SQLITE_NOTADB && sqlite3_errcode (db) != SQLITE_NOTADB);
       sqlite3_finalize (q);
     }
   sqlite3_close_v2 (db);

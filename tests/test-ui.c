@@ -237,7 +237,9 @@ test_fusion_matches_cli (void)
   g_assert_true (dlen_window_show_page (window, "fusion"));
   g_assert_true (dlen_fusion_page_set_model (page, trained_model));
   dlen_fusion_page_wait (page);
-  g_assert_cmpstr (dlen_fusion_page_get_state (page), ==, "ready");
+  if (!g_str_equal (dlen_fusion_page_get_state (page), "ready"))
+    g_error ("Fusion page state %s: %s", dlen_fusion_page_get_state (page),
+             dlen_fusion_page_get_error (page) ? dlen_fusion_page_get_error (page) : "(no message)");
   /* Moving the emotion slider changes the numbers to the CLI's for the same weights. */
   g_assert_true (dlen_fusion_page_set_weight_by_name (page, "emotion", 2.5));
   g_assert_true (dlen_fusion_page_set_weight_by_name (page, "click", 0.75));
