@@ -1,6 +1,7 @@
 /* dlen-cli.c: the `dlen` command-line tool: train, eval, predict, generate and info. */
 #include "config.h"
 
+#include <cblas.h>
 #include <errno.h>
 #include <glib/gstdio.h>
 #include <math.h>
@@ -14,6 +15,7 @@
 #include "dlen-store.h"
 #include "dlen-synthetic-log.h"
 #include "dlen-training.h"
+#include "dlen-predictions.h"
 
 /* Exit codes, also listed in every --help. */
 enum {
@@ -142,22 +144,22 @@ data_options_clear (DataOptions *o)
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (DataOptions, data_options_clear)
 
 
-/* A log file, or every impression of a project (then *@store and *@ids are set when asked). */
-static DlenLoadedData *
-load_data (const char *path, DataOptions *o, const DlenSchema *schema, gboolean quiet, DlenStore **store,
-           GArray **ids, GError **error)
+/* A log file loaded into memory, or a project's impressions streamed from it (then *@store is
+ * set: the rows read through it). */
+static DlenRows *
+load_rows (const char *path, DataOptions *o, const DlenSchema *schema, gboolean quiet, DlenStore **store,
+           GError **error)
 {
   DlenLoadOptions lo = { o->preset, o->user_features, o->no_user_features, (const char *const *) o->maps, o->strict };
   DlenLoadedData *d;
   if (dlen_store_is_project_file (path))
     {
-      g_autoptr (DlenStore) st = dlen_store_open (path, FALSE, error);
-      if (!st)
+      DlenRows *rows;
+      *store = dlen_store_open (path, FALSE, error);
+      if (!*store)
         return NULL;
-      d = dlen_store_load_dataset (st, o->history || dlen_schema_has_history (schema), schema, ids, error);
-      if (d && store)
-        *store = g_steal_pointer (&st);
-      return d;
+      rows = dlen_rows_new_for_store (*store, o->history || dlen_schema_has_history (schema), schema, error);
+      return rows;
     }
   if (o->history)
     {
@@ -169,7 +171,7 @@ load_data (const char *path, DataOptions *o, const DlenSchema *schema, gboolean 
   if (d && d->rejected && !quiet)
     g_printerr ("dlen: skipped %" G_GUINT64_FORMAT " bad row%s of %s; the first: %s\n", d->rejected,
                 d->rejected == 1 ? "" : "s", path, d->first_reject);
-  return d;
+  return d ? dlen_rows_new_for_data (d) : NULL;
 }
 
 static gboolean
@@ -240,7 +242,7 @@ cmd_train (int argc, char **argv)
   g_auto (GStrv) task_weights = NULL;
   int epochs = 3, batch = 128, emb_dim = 16, shared_experts = -1, task_experts = 1, levels = 1, threads = 1;
   double lr = 3e-3, l2 = 1e-6, weak_fraction = 1.0, valid_fraction = 0.1, emotion_weight = 1.0, test_fraction = 0;
-  gint64 seed = 1;
+  gint64 seed = 1, eval_rows = DLEN_TRAINING_EVAL_ROWS;
   gboolean json = FALSE, quiet = FALSE;
   GOptionEntry entries[] = {
     { "arch", 'a', 0, G_OPTION_ARG_STRING, &arch_name, "Architecture: dlen (default), ple, mmoe, shared-bottom", "ARCH" },
@@ -262,6 +264,7 @@ cmd_train (int argc, char **argv)
     { "split-date", 0, 0, G_OPTION_ARG_STRING, &split, "Rows from this day on are the test split (default: preset's, else the last ~15 %)", "YYYYMMDD" },
     { "test-fraction", 0, 0, G_OPTION_ARG_DOUBLE, &test_fraction, "Instead of --split-date: the test split starts on the day that leaves about this fraction of rows for testing", "F" },
     { "valid-fraction", 0, 0, G_OPTION_ARG_DOUBLE, &valid_fraction, "Latest fraction of training rows used to pick the best epoch (default 0.1)", "F" },
+    { "eval-rows", 0, 0, G_OPTION_ARG_INT64, &eval_rows, "Validation and test metrics on at most N evenly spread rows (default 500000; 0: all)", "N" },
     { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out, "Save the trained model to this file", "MODEL" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print one JSON object on stdout", NULL },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "No progress on stderr", NULL },
@@ -269,9 +272,9 @@ cmd_train (int argc, char **argv)
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("DATA - train a model on an impression log (CSV/TSV)");
   g_autoptr (GError) error = NULL;
-  g_autoptr (DlenLoadedData) data = NULL;
-  g_autoptr (DlenModel) model = NULL;
   g_autoptr (DlenStore) store = NULL;
+  g_autoptr (DlenRows) data = NULL;
+  g_autoptr (DlenModel) model = NULL;
   g_autoptr (DlenModel) partial = NULL;
   gint64 model_id = 0;
   DlenTrainingOptions topts;
@@ -296,9 +299,9 @@ cmd_train (int argc, char **argv)
     return usage_error (ctx, "--split-date '%s' is not a date YYYYMMDD", split);
   if (epochs < 1 || batch < 1 || emb_dim < 1 || threads < 1 || threads > 256 || task_experts < 1 || levels < 1 || levels > 2
       || !(weak_fraction >= 0 && weak_fraction <= 1) || !(valid_fraction >= 0 && valid_fraction < 1) || !(lr > 0) || !(l2 >= 0)
-      || !(emotion_weight >= 0) || !(test_fraction >= 0 && test_fraction < 1) || (test_fraction > 0 && split))
+      || !(emotion_weight >= 0) || !(test_fraction >= 0 && test_fraction < 1) || (test_fraction > 0 && split) || eval_rows < 0)
     return usage_error (ctx, "an option is out of range (epochs, batch size, embedding size, threads and experts >= 1; levels 1 or 2; "
-                             "--weak-label-fraction in [0, 1]; --valid-fraction and --test-fraction in [0, 1), not with --split-date; --lr > 0)");
+                             "--weak-label-fraction in [0, 1]; --valid-fraction and --test-fraction in [0, 1), not with --split-date; --lr > 0; --eval-rows >= 0)");
 
   dlen_training_options_init (&topts, arch);
   cfg = &topts.config;
@@ -314,25 +317,24 @@ cmd_train (int argc, char **argv)
   if (tower_units && !parse_units (tower_units, cfg->tower_units, &cfg->tower_layers, 0, &error))
     return fail (g_steal_pointer (&error));
 
-  data = load_data (argv[1], &data_opts, NULL, quiet, &store, NULL, &error);
+  data = load_rows (argv[1], &data_opts, NULL, quiet, &store, &error);
   if (!data)
     return fail (g_steal_pointer (&error));
   for (guint i = 0; task_weights && task_weights[i]; i++)
     {
-      DlenSchema schema = *dlen_dataset_schema (data->dataset);
+      DlenSchema *schema = &data->schema;
       const char *eq = strrchr (task_weights[i], '=');
       char *end = NULL;
       double w = eq ? g_ascii_strtod (eq + 1, &end) : -1;
       gboolean found = FALSE;
       if (!eq || end == eq + 1 || *end || !(w >= 0) || w > 1e6)
         return usage_error (ctx, "--task-weight '%s' is not TARGET=W with W in 0..1e6", task_weights[i]);
-      for (uint32_t t = 0; t < schema.n_targets; t++)
-        if (strlen (schema.targets[t].name) == (size_t) (eq - task_weights[i])
-            && strncmp (schema.targets[t].name, task_weights[i], eq - task_weights[i]) == 0)
+      for (uint32_t t = 0; t < schema->n_targets; t++)
+        if (strlen (schema->targets[t].name) == (size_t) (eq - task_weights[i])
+            && strncmp (schema->targets[t].name, task_weights[i], eq - task_weights[i]) == 0)
           {
             found = TRUE;
-            if (dlen_dataset_set_target_weight (data->dataset, t, (float) w) != DLEN_STATUS_OK)
-              return fail ((dlen_set_error_from_status (&error, DLEN_STATUS_INVALID, "--task-weight"), g_steal_pointer (&error)));
+            schema->targets[t].weight = (float) w;
           }
       if (!found)
         return usage_error (ctx, "--task-weight '%s' names no target of this log", task_weights[i]);
@@ -340,6 +342,7 @@ cmd_train (int argc, char **argv)
   topts.split_day = split_day;
   topts.test_fraction = test_fraction;
   topts.valid_fraction = valid_fraction;
+  topts.eval_rows = (guint64) eval_rows;
   topts.params.epochs = (uint32_t) epochs;
   topts.params.batch_size = (uint32_t) batch;
   topts.params.learning_rate = (float) lr;
@@ -377,8 +380,9 @@ cmd_train (int argc, char **argv)
                               epochs, result.best_epoch, seed, threads);
       g_string_append_printf (s, ", \"split_date\": %d, \"train_rows\": %zu, \"valid_rows\": %zu, \"test_rows\": %zu",
                               result.split_day, result.n_train, result.n_valid, result.n_test);
-      g_string_append_printf (s, ", \"rejected_rows\": %" G_GUINT64_FORMAT ", \"parameters\": %zu", data->rejected,
-                              dlen_model_n_params (model));
+      g_string_append_printf (s, ", \"evaluated_test_rows\": %" G_GUINT64_FORMAT, (guint64) result.test.n_rows);
+      g_string_append_printf (s, ", \"rejected_rows\": %" G_GUINT64_FORMAT ", \"parameters\": %zu",
+                              data->data ? data->data->rejected : 0, dlen_model_n_params (model));
       g_string_append (s, ", \"samples_per_second\": ");
       dlen_json_number (s, result.samples_per_second);
       g_string_append (s, ", \"metrics\": ");
@@ -466,24 +470,25 @@ cmd_eval (int argc, char **argv)
   g_auto (DataOptions) data_opts = { 0 };
   g_autofree char *split = NULL;
   gboolean json = FALSE, all = FALSE;
-  gint64 model_id = 0;
+  gint64 model_id = 0, eval_rows = 0;
   const char *data_path = NULL;
   GOptionEntry entries[] = {
     { "model", 0, 0, G_OPTION_ARG_INT64, &model_id, "A model stored in the PROJECT (see 'dlen info PROJECT')", "ID" },
     { "split-date", 0, 0, G_OPTION_ARG_STRING, &split, "Evaluate rows from this day on (default: the model's test split)", "YYYYMMDD" },
     { "all", 0, 0, G_OPTION_ARG_NONE, &all, "Evaluate every row", NULL },
+    { "eval-rows", 0, 0, G_OPTION_ARG_INT64, &eval_rows, "Metrics on at most N evenly spread rows (default 0: all)", "N" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print one JSON object on stdout", NULL },
     { NULL }
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("MODEL DATA | PROJECT --model ID - evaluate a saved model on a log or project");
   g_autoptr (GError) error = NULL;
   g_autoptr (DlenModel) model = NULL;
-  g_autoptr (DlenLoadedData) data = NULL;
-  g_auto (DlenSplit) rows = { 0 };
+  g_autoptr (DlenStore) store = NULL;
+  g_autoptr (DlenRows) data = NULL;
   gint32 split_day = 0;
+  guint64 counts[4];
+  DlenPart part;
   DlenMetrics mt;
-  double true_auc;
-  int st;
 
   g_option_context_add_main_entries (ctx, entries, NULL);
   add_data_options (ctx, &data_opts);
@@ -494,52 +499,77 @@ cmd_eval (int argc, char **argv)
     return usage_error (ctx, "eval needs a MODEL file and a DATA file, or a PROJECT and --model ID");
   if (split && !dlen_parse_day (split, &split_day))
     return usage_error (ctx, "--split-date '%s' is not a date YYYYMMDD", split);
+  if (eval_rows < 0)
+    return usage_error (ctx, "--eval-rows must be >= 0");
   model = resolve_model (argc, argv, model_id, &data_path, &error);
   if (!model)
     return fail (g_steal_pointer (&error));
   inherit_data_options (model, &data_opts);
-  data = load_data (data_path, &data_opts, dlen_model_schema (model), FALSE, NULL, NULL, &error);
+  data = load_rows (data_path, &data_opts, dlen_model_schema (model), FALSE, &store, &error);
   if (!data)
     return fail (g_steal_pointer (&error));
   if (!split_day && !all && dlen_model_get_meta (model, "split_date"))
     split_day = (gint32) g_ascii_strtoll (dlen_model_get_meta (model, "split_date"), NULL, 10);
-  st = dlen_dataset_split (data->dataset, all ? 0 : split_day, 0.0, &rows);
-  if (st != DLEN_STATUS_OK)
-    return fail ((dlen_set_error_from_status (&error, st, "split"), g_steal_pointer (&error)));
-  if (all || !split_day)
-    {
-      /* Without a split every row is evaluated: they all landed in "train" above. */
-      g_free (rows.test);
-      rows.test = g_steal_pointer (&rows.train);
-      rows.n_test = rows.n_train;
-      rows.n_train = 0;
-      rows.train = NULL;
-    }
-  if (rows.n_test == 0)
+  if (all)
+    split_day = 0;
+  /* Without a split every row is evaluated: they all fall in the training part. */
+  part = split_day ? DLEN_PART_TEST : DLEN_PART_TRAIN;
+  if (!dlen_rows_split (data, split_day, 0.0, counts, &error))
+    return fail (g_steal_pointer (&error));
+  if (counts[part] == 0)
     {
       g_set_error (&error, DLEN_ERROR, DLEN_ERROR_DATA, "%s: no rows from %d on to evaluate", data_path, split_day);
       return fail (g_steal_pointer (&error));
     }
-  if (!dlen_evaluate_rows (model, data, rows.test, rows.n_test, &mt, &true_auc, &error))
+  if (!dlen_rows_evaluate (data, model, part, counts[part], (guint64) eval_rows, abort_requested, NULL, &mt, &error))
     return fail (g_steal_pointer (&error));
   if (json)
     {
       g_autoptr (GString) s = g_string_new ("{\"arch\": ");
       dlen_json_string (s, dlen_arch_to_string (dlen_model_config (model)->arch));
-      g_string_append_printf (s, ", \"test_rows\": %zu, \"split_date\": %d, \"metrics\": ", rows.n_test, all ? 0 : split_day);
+      g_string_append_printf (s, ", \"test_rows\": %" G_GUINT64_FORMAT ", \"evaluated_rows\": %" G_GUINT64_FORMAT
+                              ", \"split_date\": %d, \"metrics\": ", counts[part], (guint64) mt.n_rows, split_day);
       dlen_json_metrics (s, dlen_model_schema (model), &mt);
-      dlen_json_emotion (s, model, &mt, true_auc);
+      dlen_json_emotion (s, model, &mt, mt.true_emotion_auc);
       g_string_append (s, "}\n");
       fputs (s->str, stdout);
     }
   else
     {
-      g_print ("%s on %zu rows of %s\n", dlen_arch_to_string (dlen_model_config (model)->arch), rows.n_test, data_path);
+      g_print ("%s on %" G_GUINT64_FORMAT " rows of %s\n", dlen_arch_to_string (dlen_model_config (model)->arch),
+               (guint64) mt.n_rows, data_path);
       print_metrics_table (dlen_model_schema (model), &mt);
-      if (!isnan (true_auc))
-        g_print ("%-16s %8.4f  (p_e against the generator's true emotion)\n", "true emotion", true_auc);
+      if (!isnan (mt.true_emotion_auc))
+        g_print ("%-16s %8.4f  (p_e against the generator's true emotion)\n", "true emotion", mt.true_emotion_auc);
     }
   return EXIT_OK;
+}
+
+/* CSV rows of predictions: the source line, each target, p_e (empty when NaN). */
+static gboolean
+write_prediction_rows (const GArray *ids, const GArray *lines, const float *pred, guint w, gpointer user_data,
+                       GError **error)
+{
+  FILE *fp = user_data;
+  for (guint i = 0; i < lines->len; i++)
+    {
+      fprintf (fp, "%" G_GUINT64_FORMAT, g_array_index (lines, guint64, i));
+      for (uint32_t t = 0; t < w; t++)
+        {
+          float v = pred[(gsize) i * w + t];
+          if (isnan (v))
+            fputs (",", fp);
+          else
+            fprintf (fp, ",%.6g", v);
+        }
+      fputc ('\n', fp);
+    }
+  if (ferror (fp))
+    {
+      g_set_error (error, DLEN_ERROR, DLEN_ERROR_IO, "cannot write the predictions: %s", g_strerror (errno));
+      return FALSE;
+    }
+  return TRUE;
 }
 
 static int
@@ -550,8 +580,6 @@ cmd_predict (int argc, char **argv)
   gint64 model_id = 0;
   gboolean no_csv = FALSE;
   const char *data_path = NULL;
-  g_autoptr (DlenStore) store = NULL;
-  g_autoptr (GArray) ids = NULL;
   GOptionEntry entries[] = {
     { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out_path, "Write the CSV here instead of stdout", "FILE" },
     { "model", 0, 0, G_OPTION_ARG_INT64, &model_id, "A model stored in the PROJECT: its predictions are also cached there", "ID" },
@@ -561,20 +589,22 @@ cmd_predict (int argc, char **argv)
   g_autoptr (GOptionContext) ctx = g_option_context_new ("MODEL DATA | PROJECT --model ID - per-row predictions as CSV");
   g_autoptr (GError) error = NULL;
   g_autoptr (DlenModel) model = NULL;
+  g_autoptr (DlenStore) store = NULL;
   g_autoptr (DlenLoadedData) data = NULL;
   g_autofree float *pred = NULL;
+  g_autofree char *tmp_path = NULL;
   const DlenSchema *s;
-  size_t n;
   uint32_t w;
   FILE *fp = stdout;
-  g_autofree char *tmp_path = NULL;
+  gboolean project;
   int st;
 
   g_option_context_add_main_entries (ctx, entries, NULL);
   add_data_options (ctx, &data_opts);
   g_option_context_set_description (ctx,
     "Columns: line (the row's line in DATA), then each target's probability (durations: expected seconds), "
-    "then emotion (p_e; empty for models without one).\n" EXIT_CODES_HELP);
+    "then emotion (p_e; empty for models without one). A project is read chunk by chunk, so memory does not "
+    "grow with it.\n" EXIT_CODES_HELP);
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
     return usage_error (ctx, "%s", error->message);
   if (argc < 2 || argc > 3)
@@ -585,25 +615,34 @@ cmd_predict (int argc, char **argv)
   if (!model)
     return fail (g_steal_pointer (&error));
   inherit_data_options (model, &data_opts);
-  data = load_data (data_path, &data_opts, dlen_model_schema (model), FALSE, &store, &ids, &error);
-  if (!data)
-    return fail (g_steal_pointer (&error));
   s = dlen_model_schema (model);
-  n = dlen_dataset_n_rows (data->dataset);
   w = s->n_targets + 1;
-  pred = g_try_new (float, n * w + 1);
-  if (!pred)
+  project = dlen_store_is_project_file (data_path);
+  if (project)
     {
-      g_set_error (&error, DLEN_ERROR, DLEN_ERROR_FAILED, "out of memory for %zu predictions", n);
-      return fail (g_steal_pointer (&error));
+      store = dlen_store_open (data_path, FALSE, &error);
+      if (!store)
+        return fail (g_steal_pointer (&error));
     }
-  if ((st = dlen_model_predict (model, data->dataset, NULL, n, pred)) != DLEN_STATUS_OK)
-    return fail ((dlen_set_error_from_status (&error, st, "prediction"), g_steal_pointer (&error)));
-  if (store && model_id > 0 && !dlen_store_cache_predictions (store, model_id, ids, pred, w, &error))
-    return fail (g_steal_pointer (&error));
-  if (no_csv)
-    return EXIT_OK;
-  if (out_path)
+  else
+    {
+      DlenLoadOptions lo = { data_opts.preset, data_opts.user_features, data_opts.no_user_features,
+                             (const char *const *) data_opts.maps, data_opts.strict };
+      size_t n;
+      data = dlen_loader_load (data_path, &lo, s, &error);
+      if (!data)
+        return fail (g_steal_pointer (&error));
+      n = dlen_dataset_n_rows (data->dataset);
+      pred = g_try_new (float, n * w + 1);
+      if (!pred)
+        {
+          g_set_error (&error, DLEN_ERROR, DLEN_ERROR_FAILED, "out of memory for %zu predictions", n);
+          return fail (g_steal_pointer (&error));
+        }
+      if ((st = dlen_model_predict (model, data->dataset, NULL, n, pred)) != DLEN_STATUS_OK)
+        return fail ((dlen_set_error_from_status (&error, st, "prediction"), g_steal_pointer (&error)));
+    }
+  if (!no_csv && out_path)
     {
       /* Write beside the target and rename, so a failure never leaves half a file. */
       int fd;
@@ -615,23 +654,26 @@ cmd_predict (int argc, char **argv)
           return fail (g_steal_pointer (&error));
         }
     }
-  fputs ("line", fp);
-  for (uint32_t t = 0; t < s->n_targets; t++)
-    fprintf (fp, ",%s", s->targets[t].name);
-  fputs (",emotion\n", fp);
-  for (size_t i = 0; i < n; i++)
+  if (!no_csv)
     {
-      fprintf (fp, "%" G_GUINT64_FORMAT, g_array_index (data->lines, guint64, i));
-      for (uint32_t t = 0; t < w; t++)
-        {
-          float v = pred[i * w + t];
-          if (isnan (v))
-            fputs (",", fp);
-          else
-            fprintf (fp, ",%.6g", v);
-        }
-      fputc ('\n', fp);
+      fputs ("line", fp);
+      for (uint32_t t = 0; t < s->n_targets; t++)
+        fprintf (fp, ",%s", s->targets[t].name);
+      fputs (",emotion\n", fp);
     }
+  if (project ? !dlen_predict_project (store, model, model_id, no_csv ? NULL : write_prediction_rows, fp, NULL, NULL,
+                                       NULL, &error)
+              : !write_prediction_rows (NULL, data->lines, pred, w, fp, &error))
+    {
+      if (tmp_path)
+        {
+          fclose (fp);
+          g_unlink (tmp_path);
+        }
+      return fail (g_steal_pointer (&error));
+    }
+  if (no_csv)
+    return EXIT_OK;
   if (out_path)
     {
       gboolean ok = fflush (fp) == 0 && fsync (fileno (fp)) == 0;
@@ -1195,6 +1237,9 @@ main (int argc, char **argv)
 {
   g_set_prgname ("dlen");
   dlen_set_log_callback (log_to_stderr, NULL);
+  /* One thread unless a command's --threads says otherwise: results then do not depend on how
+   * many cores the machine has. */
+  openblas_set_num_threads (1);
   if (argc < 2)
     {
       print_usage (stderr);

@@ -721,24 +721,21 @@ dlen_loaded_data_free (DlenLoadedData *d)
   g_free (d->user_features);
   if (d->lines)
     g_array_unref (d->lines);
-  if (d->truth)
-    g_array_unref (d->truth);
   g_free (d->first_reject);
   g_free (d);
 }
 
-static gint
-compare_day (gconstpointer a, gconstpointer b)
+gint32
+dlen_preset_split_day (const char *preset)
 {
-  gint32 x = *(const gint32 *) a, y = *(const gint32 *) b;
-  return x < y ? -1 : x > y;
+  return preset && g_str_equal (preset, "kuairand") ? 20220419 : 0;
 }
 
-static guint32
-buckets_for (gsize distinct)
+guint32
+dlen_buckets_for (guint64 distinct)
 {
   guint64 b = 16;
-  while (b < (guint64) distinct * 4 && b < (1u << 22))
+  while (b < distinct * 4 && b < (1u << 22))
     b <<= 1;
   return (guint32) b;
 }
@@ -912,103 +909,87 @@ dlen_mapping_next (DlenMapping *m, DlenRecord *rec, DlenReject *reject, GError *
 
 /* ---- Datasets from records ------------------------------------------------------------------ */
 
-struct _DlenDatasetBuilder {
+typedef struct {
   DlenLoadedData *out;
   DlenSchema schema;
   U64Set *seen;           /* distinct hashes per categorical field, when sizing buckets */
-  GArray *days;
-};
+  gboolean keep_truth;
+} DatasetBuilder;
 
-DlenDatasetBuilder *
-dlen_dataset_builder_new (const DlenSchema *schema, gboolean size_buckets, gboolean keep_truth, GError **error)
+static void
+builder_free (DatasetBuilder *b)
 {
-  DlenDatasetBuilder *b = g_new0 (DlenDatasetBuilder, 1);
-  b->schema = *schema;
-  b->out = g_new0 (DlenLoadedData, 1);
-  b->out->dataset = dlen_dataset_new (schema);
-  if (!b->out->dataset)
-    {
-      dlen_set_error_from_status (error, DLEN_STATUS_INVALID, "schema");
-      dlen_dataset_builder_free (b);
-      return NULL;
-    }
-  b->out->lines = g_array_new (FALSE, FALSE, sizeof (guint64));
-  if (keep_truth)
-    b->out->truth = g_array_new (FALSE, FALSE, sizeof (float));
-  b->days = g_array_new (FALSE, FALSE, sizeof (gint32));
-  if (size_buckets)
-    b->seen = g_new0 (U64Set, schema->n_cat);
-  return b;
-}
-
-void
-dlen_dataset_builder_free (DlenDatasetBuilder *b)
-{
-  if (!b)
-    return;
   if (b->seen)
     {
       for (uint32_t i = 0; i < b->schema.n_cat; i++)
         g_free (b->seen[i].slots);
       g_free (b->seen);
     }
-  g_array_unref (b->days);
   dlen_loaded_data_free (b->out);
-  g_free (b);
 }
 
-gboolean
-dlen_dataset_builder_add (DlenDatasetBuilder *b, const DlenRecord *rec, char **reason)
+static gboolean
+builder_init (DatasetBuilder *b, const DlenSchema *schema, gboolean size_buckets, gboolean keep_truth, GError **error)
+{
+  memset (b, 0, sizeof *b);
+  b->schema = *schema;
+  b->keep_truth = keep_truth;
+  b->out = g_new0 (DlenLoadedData, 1);
+  b->out->dataset = dlen_dataset_new (schema);
+  b->out->lines = g_array_new (FALSE, FALSE, sizeof (guint64));
+  if (size_buckets)
+    b->seen = g_new0 (U64Set, schema->n_cat);
+  if (!b->out->dataset)
+    {
+      dlen_set_error_from_status (error, DLEN_STATUS_INVALID, "schema");
+      builder_free (b);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+builder_add (DatasetBuilder *b, const DlenRecord *rec, char **reason)
 {
   guint64 cat[DLEN_MAX_CAT_FIELDS];
+  DlenDataset *ds = b->out->dataset;
   DlenRow row;
   dlen_record_to_row (&b->schema, rec, cat, &row);
-  if (dlen_dataset_append (b->out->dataset, &row) != DLEN_STATUS_OK)
+  if (dlen_dataset_append (ds, &row) != DLEN_STATUS_OK
+      || (b->keep_truth && dlen_dataset_set_truth (ds, dlen_dataset_n_rows (ds) - 1, rec->truth) != DLEN_STATUS_OK))
     {
       *reason = g_strdup (dlen_last_error ());
       return FALSE;
     }
   g_array_append_val (b->out->lines, rec->line);
-  if (b->out->truth)
-    g_array_append_val (b->out->truth, rec->truth);
-  g_array_append_val (b->days, rec->day);
   if (b->seen)
     for (uint32_t i = 0; i < b->schema.n_cat; i++)
       u64set_add (&b->seen[i], cat[i]);
   return TRUE;
 }
 
-DlenLoadedData *
-dlen_dataset_builder_finish (DlenDatasetBuilder *b, const char *source, const char *preset, GError **error)
+static DlenLoadedData *
+builder_finish (DatasetBuilder *b, const char *source, const char *preset, GError **error)
 {
   DlenLoadedData *out = b->out;
   if (dlen_dataset_n_rows (out->dataset) == 0)
     {
       g_set_error (error, DLEN_ERROR, DLEN_ERROR_DATA, "%s: no usable rows%s%s", source,
                    out->first_reject ? "; first problem: " : "", out->first_reject ? out->first_reject : "");
-      dlen_dataset_builder_free (b);
+      builder_free (b);
       return NULL;
     }
   if (b->seen)
     for (uint32_t i = 0; i < b->schema.n_cat; i++)
-      dlen_dataset_set_buckets (out->dataset, i, buckets_for (b->seen[i].n));
+      dlen_dataset_set_buckets (out->dataset, i, dlen_buckets_for (b->seen[i].n));
   out->preset = g_strdup (preset);
-  /* The suggested test split: the preset's documented day, else the day where the last ~15 %
-   * of impressions begin. */
-  if (g_str_equal (preset, "kuairand"))
-    out->default_split_day = 20220419;
-  else
-    {
-      g_array_sort (b->days, compare_day);
-      out->default_split_day = g_array_index (b->days, gint32, (gsize) (b->days->len * 0.85));
-    }
   b->out = NULL;
-  dlen_dataset_builder_free (b);
+  builder_free (b);
   return out;
 }
 
-void
-dlen_dataset_builder_reject (DlenDatasetBuilder *b, const char *message)
+static void
+builder_reject (DatasetBuilder *b, const char *message)
 {
   if (!b->out->first_reject)
     b->out->first_reject = g_strdup (message);
@@ -1019,22 +1000,21 @@ DlenLoadedData *
 dlen_loader_load (const char *path, const DlenLoadOptions *opt, const DlenSchema *model_schema, GError **error)
 {
   g_autoptr (DlenMapping) m = dlen_mapping_open (path, opt, model_schema, error);
-  DlenDatasetBuilder *b;
+  DatasetBuilder b;
   DlenLoadedData *out;
   DlenRecord rec;
   DlenReject rej = { 0 };
   int rc;
   if (!m)
     return NULL;
-  b = dlen_dataset_builder_new (dlen_mapping_schema (m), model_schema == NULL, dlen_mapping_has_truth (m), error);
-  if (!b)
+  if (!builder_init (&b, dlen_mapping_schema (m), model_schema == NULL, dlen_mapping_has_truth (m), error))
     return NULL;
   while ((rc = dlen_mapping_next (m, &rec, &rej, error)) != 0)
     {
       g_autofree char *reason = NULL;
       if (rc == -2)
         goto fail;
-      if (rc == 1 && !dlen_dataset_builder_add (b, &rec, &reason))
+      if (rc == 1 && !builder_add (&b, &rec, &reason))
         {
           rej.message = g_strdup_printf ("%s:%" G_GUINT64_FORMAT ": %s", path, rec.line, reason);
           rc = -1;
@@ -1046,16 +1026,16 @@ dlen_loader_load (const char *path, const DlenLoadOptions *opt, const DlenSchema
               g_set_error_literal (error, DLEN_ERROR, DLEN_ERROR_DATA, rej.message);
               goto fail;
             }
-          dlen_dataset_builder_reject (b, rej.message);
+          builder_reject (&b, rej.message);
         }
     }
   dlen_reject_clear (&rej);
-  out = dlen_dataset_builder_finish (b, path, dlen_mapping_preset (m), error);
+  out = builder_finish (&b, path, dlen_mapping_preset (m), error);
   if (out && dlen_mapping_user_features (m))
     out->user_features = g_strdup (dlen_mapping_user_features (m));
   return out;
 fail:
   dlen_reject_clear (&rej);
-  dlen_dataset_builder_free (b);
+  builder_free (&b);
   return NULL;
 }

@@ -23,10 +23,8 @@ typedef struct {
   char *preset;                  /* the preset actually used */
   char *user_features;           /* the side-feature file joined, or NULL */
   GArray *lines;                 /* guint64: source line of each row */
-  GArray *truth;                 /* float: the true emotion of each row (synthetic logs), or NULL */
   guint64 rejected;              /* rows skipped (non-strict mode) */
   char *first_reject;            /* message of the first skipped row, or NULL */
-  gint32 default_split_day;      /* YYYYMMDD suggested for the test split */
 } DlenLoadedData;
 
 /* One row of a log after mapping and validation: the user and item keys, time, the
@@ -78,16 +76,11 @@ int dlen_mapping_next (DlenMapping *mapping, DlenRecord *record, DlenReject *rej
 /* Hashes a record into an engine row; @cat holds schema->n_cat hashes. */
 void dlen_record_to_row (const DlenSchema *schema, const DlenRecord *record, uint64_t *cat, DlenRow *row);
 
-/* Builds a dataset from records; sizes embedding tables from distinct values when asked. */
-typedef struct _DlenDatasetBuilder DlenDatasetBuilder;
-DlenDatasetBuilder *dlen_dataset_builder_new (const DlenSchema *schema, gboolean size_buckets,
-                                              gboolean keep_truth, GError **error);
-gboolean dlen_dataset_builder_add (DlenDatasetBuilder *builder, const DlenRecord *record, char **reason);
-void dlen_dataset_builder_reject (DlenDatasetBuilder *builder, const char *message);
-/* Consumes the builder. */
-DlenLoadedData *dlen_dataset_builder_finish (DlenDatasetBuilder *builder, const char *source,
-                                             const char *preset, GError **error);
-void dlen_dataset_builder_free (DlenDatasetBuilder *builder);
+/* Embedding-table size for a field with @distinct values (a power of two, 16 .. 2^22). */
+guint32 dlen_buckets_for (guint64 distinct);
+
+/* The test split a preset documents (KuaiRand: 2022-04-19), or 0 when it has none. */
+gint32 dlen_preset_split_day (const char *preset);
 
 /* Roles accepted by --map, with a one-line description each, for --help. */
 extern const char *const dlen_loader_roles_help;

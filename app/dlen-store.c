@@ -1586,30 +1586,45 @@ dlen_schema_has_history (const DlenSchema *schema)
   return FALSE;
 }
 
-DlenLoadedData *
-dlen_store_load_dataset (DlenStore *s, gboolean history, const DlenSchema *model_schema, GArray **ids_out, GError **error)
-{
+struct _DlenStoreReader {
+  DlenStore *store;
   DlenSchema schema;
-  FieldIds ids;
-  g_autofree char *preset = NULL, *sql = NULL;
-  g_autoptr (GString) cols = g_string_new ("i.id, i.line, u.key, i.time_ms, i.day, i.truth");
-  g_autoptr (sqlite3_stmt) st = NULL;
-  g_autoptr (GArray) row_ids = g_array_new (FALSE, FALSE, sizeof (guint64));
-  DlenDatasetBuilder *b;
-  DlenLoadedData *out;
-  DlenRecord rec;
-  guint n_stored_num;
+  char *preset;
+  sqlite3_stmt *st;
+  gint64 first_id;
+  gsize n_chunks;
   gboolean any_truth;
-  int rc;
+};
 
-  if (!read_fields (s, &schema, &ids, error))
+void
+dlen_store_reader_free (DlenStoreReader *r)
+{
+  if (!r)
+    return;
+  sqlite3_finalize (r->st);
+  g_free (r->preset);
+  g_free (r);
+}
+
+DlenStoreReader *
+dlen_store_reader_new (DlenStore *s, gboolean history, const DlenSchema *model_schema, GError **error)
+{
+  g_autoptr (DlenStoreReader) r = g_new0 (DlenStoreReader, 1);
+  FieldIds ids;
+  g_autofree char *sql = NULL;
+  g_autoptr (GString) cols = g_string_new ("i.id, i.line, u.key, i.time_ms, i.day, i.truth");
+  guint n_stored_num;
+  gint64 last_id;
+
+  r->store = s;
+  if (!read_fields (s, &r->schema, &ids, error))
     return NULL;
-  n_stored_num = schema.n_num;
-  if (!dlen_store_schema (s, history, &schema, &preset, error))
+  n_stored_num = r->schema.n_num;
+  if (!dlen_store_schema (s, history, &r->schema, &r->preset, error))
     return NULL;
   if (model_schema)
     {
-      DlenSchema mine = schema;
+      DlenSchema mine = r->schema;
       for (guint i = 0; i < mine.n_cat; i++)
         mine.cat[i].buckets = model_schema->cat[i].buckets;
       if (!same_fields (&mine, model_schema))
@@ -1619,60 +1634,89 @@ dlen_store_load_dataset (DlenStore *s, gboolean history, const DlenSchema *model
                        history ? "" : ", or with --history-features");
           return NULL;
         }
-      schema = *model_schema;
+      r->schema = *model_schema;
     }
-  for (guint i = 0; i < schema.n_cat; i++)
+  for (guint i = 0; i < r->schema.n_cat; i++)
     g_string_append_printf (cols, ", i.f%" G_GINT64_FORMAT, ids.cat[i]);
   for (guint i = 0; i < n_stored_num; i++)
     g_string_append_printf (cols, ", i.f%" G_GINT64_FORMAT, ids.num[i]);
   if (history)
     g_string_append (cols, ", i.hist_likes20, i.hist_negative20, i.session_pos, i.session_minutes");
-  for (guint i = 0; i < schema.n_targets; i++)
+  for (guint i = 0; i < r->schema.n_targets; i++)
     g_string_append_printf (cols, ", i.f%" G_GINT64_FORMAT, ids.tgt[i]);
-  sql = g_strdup_printf ("SELECT %s FROM impressions i JOIN users u ON u.id = i.user_id ORDER BY i.id", cols->str);
-  st = prepare (s, sql, error);
-  if (!st)
+  /* A chunk is a range of impression ids: the primary key reads it without a sort. */
+  sql = g_strdup_printf ("SELECT %s FROM impressions i JOIN users u ON u.id = i.user_id "
+                         "WHERE i.id >= ?1 AND i.id < ?2 ORDER BY i.id", cols->str);
+  r->st = prepare (s, sql, error);
+  if (!r->st)
     return NULL;
-  any_truth = query_int (s, "SELECT EXISTS (SELECT 1 FROM impressions WHERE truth IS NOT NULL)", 0) != 0;
-  b = dlen_dataset_builder_new (&schema, model_schema == NULL, any_truth, error);
-  if (!b)
-    return NULL;
-  while ((rc = sqlite3_step (st)) == SQLITE_ROW)
+  r->first_id = query_int (s, "SELECT min(id) FROM impressions", 0);
+  last_id = query_int (s, "SELECT max(id) FROM impressions", -1);
+  r->n_chunks = last_id >= r->first_id ? (gsize) ((last_id - r->first_id) / DLEN_CHUNK_ROWS + 1) : 0;
+  r->any_truth = query_int (s, "SELECT EXISTS (SELECT 1 FROM impressions WHERE truth IS NOT NULL)", 0) != 0;
+  return g_steal_pointer (&r);
+}
+
+const DlenSchema *dlen_store_reader_schema (const DlenStoreReader *r) { return &r->schema; }
+const char *dlen_store_reader_preset (const DlenStoreReader *r) { return r->preset; }
+gsize dlen_store_reader_n_chunks (const DlenStoreReader *r) { return r->n_chunks; }
+gboolean dlen_store_reader_has_truth (const DlenStoreReader *r) { return r->any_truth; }
+
+gboolean
+dlen_store_reader_read (DlenStoreReader *r, gsize chunk, DlenDataset *out, GArray *ids, GArray *lines, GError **error)
+{
+  DlenStore *s = r->store;
+  const DlenSchema *schema = &r->schema;
+  gint64 lo = r->first_id + (gint64) chunk * DLEN_CHUNK_ROWS;
+  DlenRecord rec;
+  int rc;
+
+  sqlite3_reset (r->st);
+  sqlite3_bind_int64 (r->st, 1, lo);
+  sqlite3_bind_int64 (r->st, 2, lo + DLEN_CHUNK_ROWS);
+  while ((rc = sqlite3_step (r->st)) == SQLITE_ROW)
     {
+      sqlite3_stmt *st = r->st;
       int k = 0;
-      g_autofree char *reason = NULL;
+      guint64 hashes[DLEN_MAX_CAT_FIELDS];
+      DlenRow row;
       guint64 id = (guint64) sqlite3_column_int64 (st, k++);
+      float truth;
       rec.line = (guint64) sqlite3_column_int64 (st, k++);
       rec.user = (const char *) sqlite3_column_text (st, k++);
       rec.item = NULL;
       rec.time_ms = (gint64) sqlite3_column_int64 (st, k++);
       rec.day = sqlite3_column_int (st, k++);
-      rec.truth = sqlite3_column_type (st, k) == SQLITE_NULL ? NAN : (float) sqlite3_column_double (st, k);
+      truth = sqlite3_column_type (st, k) == SQLITE_NULL ? NAN : (float) sqlite3_column_double (st, k);
       k++;
-      for (guint i = 0; i < schema.n_cat; i++, k++)
+      for (guint i = 0; i < schema->n_cat; i++, k++)
         rec.cat[i] = sqlite3_column_type (st, k) == SQLITE_NULL ? "" : (const char *) sqlite3_column_text (st, k);
-      for (guint i = 0; i < schema.n_num; i++, k++)
+      for (guint i = 0; i < schema->n_num; i++, k++)
         rec.num[i] = sqlite3_column_type (st, k) == SQLITE_NULL ? NAN : (float) sqlite3_column_double (st, k);
-      for (guint i = 0; i < schema.n_targets; i++, k++)
+      for (guint i = 0; i < schema->n_targets; i++, k++)
         rec.lab[i] = sqlite3_column_type (st, k) == SQLITE_NULL ? NAN : (float) sqlite3_column_double (st, k);
-      if (!dlen_dataset_builder_add (b, &rec, &reason))
+      dlen_record_to_row (schema, &rec, hashes, &row);
+      if (dlen_dataset_append (out, &row) != DLEN_STATUS_OK
+          || (r->any_truth && dlen_dataset_set_truth (out, dlen_dataset_n_rows (out) - 1, truth) != DLEN_STATUS_OK))
         {
-          g_set_error (error, DLEN_ERROR, DLEN_ERROR_DATA, "%s: impression %" G_GUINT64_FORMAT ": %s", s->path, id, reason);
-          dlen_dataset_builder_free (b);
-          return NULL;
+          g_set_error (error, DLEN_ERROR, DLEN_ERROR_DATA, "%s: impression %" G_GUINT64_FORMAT ": %s", s->path, id,
+                       dlen_last_error ());
+          sqlite3_reset (r->st);
+          return FALSE;
         }
-      g_array_append_val (row_ids, id);
+      if (ids)
+        g_array_append_val (ids, id);
+      if (lines)
+        g_array_append_val (lines, rec.line);
     }
   if (rc != SQLITE_DONE)
     {
       sql_fail (s, error, "cannot read the impressions");
-      dlen_dataset_builder_free (b);
-      return NULL;
+      sqlite3_reset (r->st);
+      return FALSE;
     }
-  out = dlen_dataset_builder_finish (b, s->path, preset, error);
-  if (out && ids_out)
-    *ids_out = g_steal_pointer (&row_ids);
-  return out;
+  sqlite3_reset (r->st);
+  return TRUE;
 }
 
 /* ---- Models and predictions ---------------------------------------------------------------- */
@@ -1750,22 +1794,30 @@ dlen_store_load_model (DlenStore *s, gint64 model_id, GError **error)
 }
 
 gboolean
-dlen_store_cache_predictions (DlenStore *s, gint64 model_id, const GArray *ids, const float *pred, guint width,
-                              GError **error)
+dlen_store_predictions_begin (DlenStore *s, gint64 model_id, GError **error)
 {
-  g_autoptr (sqlite3_stmt) del = NULL, ins = NULL;
+  g_autoptr (sqlite3_stmt) del = NULL;
   if (!exec (s, "BEGIN IMMEDIATE", error))
     return FALSE;
   del = prepare (s, "DELETE FROM predictions WHERE model_id = ?", error);
-  ins = prepare (s, "INSERT INTO predictions (model_id, impression_id, p) VALUES (?, ?, ?)", error);
-  if (!del || !ins)
-    goto fail;
-  sqlite3_bind_int64 (del, 1, model_id);
-  if (sqlite3_step (del) != SQLITE_DONE)
+  if (del)
     {
+      sqlite3_bind_int64 (del, 1, model_id);
+      if (sqlite3_step (del) == SQLITE_DONE)
+        return TRUE;
       sql_fail (s, error, "cannot replace predictions");
-      goto fail;
     }
+  sqlite3_exec (s->db, "ROLLBACK", NULL, NULL, NULL);
+  return FALSE;
+}
+
+gboolean
+dlen_store_predictions_add (DlenStore *s, gint64 model_id, const GArray *ids, const float *pred, guint width,
+                            GError **error)
+{
+  g_autoptr (sqlite3_stmt) ins = prepare (s, "INSERT INTO predictions (model_id, impression_id, p) VALUES (?, ?, ?)", error);
+  if (!ins)
+    return FALSE;
   for (guint i = 0; i < ids->len; i++)
     {
       sqlite3_reset (ins);
@@ -1773,13 +1825,16 @@ dlen_store_cache_predictions (DlenStore *s, gint64 model_id, const GArray *ids, 
       sqlite3_bind_int64 (ins, 2, (gint64) g_array_index (ids, guint64, i));
       sqlite3_bind_blob (ins, 3, pred + (gsize) i * width, (int) (width * sizeof (float)), SQLITE_STATIC);
       if (sqlite3_step (ins) != SQLITE_DONE)
-        {
-          sql_fail (s, error, "cannot store predictions");
-          goto fail;
-        }
+        return sql_fail (s, error, "cannot store predictions");
     }
-  return exec (s, "COMMIT", error) || (sqlite3_exec (s->db, "ROLLBACK", NULL, NULL, NULL), FALSE);
-fail:
+  return TRUE;
+}
+
+gboolean
+dlen_store_predictions_end (DlenStore *s, gboolean commit, GError **error)
+{
+  if (commit && exec (s, "COMMIT", error))
+    return TRUE;
   sqlite3_exec (s->db, "ROLLBACK", NULL, NULL, NULL);
   return FALSE;
 }

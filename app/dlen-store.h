@@ -72,10 +72,23 @@ gboolean dlen_store_schema (DlenStore *store, gboolean history, DlenSchema *sche
  * with them and its data must be loaded with them. */
 gboolean dlen_schema_has_history (const DlenSchema *schema);
 
-/* Every impression as a dataset in import order, like dlen_loader_load() on the same log(s).
- * Row i of the dataset is impression ids[i] (returned in @ids, guint64). */
-DlenLoadedData *dlen_store_load_dataset (DlenStore *store, gboolean history, const DlenSchema *model_schema,
-                                         GArray **ids, GError **error);
+/* The impressions read chunk by chunk (streaming: memory holds one chunk, not the log). Chunk c
+ * is the impressions with ids in [first + c * DLEN_CHUNK_ROWS, first + (c + 1) * DLEN_CHUNK_ROWS),
+ * in id (import) order; with @model_schema (a trained model's) the project's fields must match
+ * it and its bucket counts are used. With @history the derived history features are read. */
+typedef struct _DlenStoreReader DlenStoreReader;
+DlenStoreReader *dlen_store_reader_new (DlenStore *store, gboolean history, const DlenSchema *model_schema,
+                                        GError **error);
+void dlen_store_reader_free (DlenStoreReader *reader);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DlenStoreReader, dlen_store_reader_free)
+const DlenSchema *dlen_store_reader_schema (const DlenStoreReader *reader);  /* buckets 1 unless a model's */
+const char *dlen_store_reader_preset (const DlenStoreReader *reader);
+gsize dlen_store_reader_n_chunks (const DlenStoreReader *reader);
+gboolean dlen_store_reader_has_truth (const DlenStoreReader *reader);
+/* Appends chunk @chunk's rows to @out (with their true emotion when the log has one), their
+ * impression ids (guint64) to @ids and source lines (guint64) to @lines when given. */
+gboolean dlen_store_reader_read (DlenStoreReader *reader, gsize chunk, DlenDataset *out, GArray *ids, GArray *lines,
+                                 GError **error);
 
 /* ---- Models and predictions ---------------------------------------------------------------- */
 
@@ -83,10 +96,13 @@ DlenLoadedData *dlen_store_load_dataset (DlenStore *store, gboolean history, con
 gint64 dlen_store_add_model (DlenStore *store, DlenModel *model, const char *name, const char *metrics_json,
                              const char *history_json, GError **error);
 DlenModel *dlen_store_load_model (DlenStore *store, gint64 model_id, GError **error);
-/* Replaces the cached predictions of @model_id: row i of @pred (n_targets + 1 floats) belongs
- * to impression ids[i]. */
-gboolean dlen_store_cache_predictions (DlenStore *store, gint64 model_id, const GArray *ids, const float *pred,
-                                       guint width, GError **error);
+/* Replacing the cached predictions of @model_id, chunk by chunk in one transaction: begin
+ * (drops the old ones), add (row i of @pred, n_targets + 1 floats, belongs to impression
+ * ids[i]) as often as needed, then end, which commits when @commit and rolls back otherwise. */
+gboolean dlen_store_predictions_begin (DlenStore *store, gint64 model_id, GError **error);
+gboolean dlen_store_predictions_add (DlenStore *store, gint64 model_id, const GArray *ids, const float *pred,
+                                     guint width, GError **error);
+gboolean dlen_store_predictions_end (DlenStore *store, gboolean commit, GError **error);
 
 /* A JSON object summarising the project (rows, users, items, time span, label rates, imports,
  * rejects, models). */

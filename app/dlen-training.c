@@ -11,6 +11,7 @@ dlen_training_options_init (DlenTrainingOptions *o, DlenArch arch)
   o->config = dlen_model_config_default (arch);
   o->params = dlen_train_params_default ();
   o->valid_fraction = 0.1;
+  o->eval_rows = DLEN_TRAINING_EVAL_ROWS;
 }
 
 void
@@ -81,44 +82,6 @@ dlen_json_metrics (GString *s, const DlenSchema *schema, const DlenMetrics *mt)
   g_string_append (s, "}");
 }
 
-/* AUC of p_e against the true emotion of synthetic rows. */
-double
-dlen_true_emotion_auc (DlenModel *model, const DlenLoadedData *data, const size_t *rows, size_t n, GError **error)
-{
-  const DlenSchema *s = dlen_model_schema (model);
-  uint32_t w = s->n_targets + 1;
-  g_autofree float *pred = NULL, *pe = NULL, *truth = NULL;
-  int st;
-  if (!data->truth || dlen_model_config (model)->arch != DLEN_ARCH_DLEN)
-    return NAN;
-  pred = g_new (float, n * w + 1);
-  pe = g_new (float, n + 1);
-  truth = g_new (float, n + 1);
-  if ((st = dlen_model_predict (model, data->dataset, rows, n, pred)) != DLEN_STATUS_OK)
-    {
-      dlen_set_error_from_status (error, st, "prediction");
-      return NAN;
-    }
-  for (size_t i = 0; i < n; i++)
-    {
-      pe[i] = pred[i * w + s->n_targets];
-      truth[i] = g_array_index (data->truth, float, rows ? rows[i] : i);
-    }
-  return dlen_auc (pe, truth, n);
-}
-
-/* Test metrics of @rows and, for synthetic logs, p_e against the true emotion. */
-gboolean
-dlen_evaluate_rows (DlenModel *model, const DlenLoadedData *data, const size_t *rows, size_t n,
-               DlenMetrics *mt, double *true_auc, GError **error)
-{
-  int st = dlen_model_evaluate (model, data->dataset, rows, n, mt);
-  if (st != DLEN_STATUS_OK)
-    return dlen_set_error_from_status (error, st, "evaluation");
-  *true_auc = dlen_true_emotion_auc (model, data, rows, n, error);
-  return *error == NULL;
-}
-
 /* The emotion members of a result object: emotion_auc for DLEN, true_emotion_auc when known. */
 void
 dlen_json_emotion (GString *s, const DlenModel *model, const DlenMetrics *mt, double true_auc)
@@ -184,70 +147,97 @@ record_progress (const DlenProgress *p, void *user_data)
 }
 
 DlenModel *
-dlen_training_run (DlenLoadedData *data, const DlenTrainingOptions *o, DlenTrainingResult *r,
-                   DlenModel **partial, GError **error)
+dlen_training_run (DlenRows *rows, const DlenTrainingOptions *o, DlenTrainingResult *r, DlenModel **partial,
+                   GError **error)
 {
-  g_auto (DlenSplit) split = { 0 };
   g_autoptr (DlenModel) model = NULL;
   DlenTrainParams tp = o->params;
   RunState rs = { r, o->params.progress, o->params.abort, o->params.user_data };
+  guint64 counts[4];
+  DlenMetrics mt;
   char day[16];
   int st;
 
   memset (r, 0, sizeof *r);
   r->true_emotion_auc = NAN;
   r->history = g_string_new ("[");
-  r->test.n_targets = dlen_dataset_schema (data->dataset)->n_targets;
+  r->test.n_targets = rows->schema.n_targets;
   if (partial)
     *partial = NULL;
+  if (!dlen_rows_scan (rows, o->params.abort, o->params.user_data, error))
+    return NULL;
   r->split_day = o->split_day;
   if (o->test_fraction > 0)
-    r->split_day = dlen_dataset_day_quantile (data->dataset, 1.0 - o->test_fraction);
+    r->split_day = dlen_rows_test_fraction_day (rows, o->test_fraction);
   if (!r->split_day)
-    r->split_day = data->default_split_day;
-  st = dlen_dataset_split (data->dataset, r->split_day, o->valid_fraction, &split);
-  if (st != DLEN_STATUS_OK)
-    {
-      dlen_set_error_from_status (error, st, "split");
-      return NULL;
-    }
-  r->n_train = split.n_train;
-  r->n_valid = split.n_valid;
-  r->n_test = split.n_test;
-  if (split.n_train == 0 || split.n_test == 0)
+    r->split_day = dlen_rows_default_split_day (rows);
+  if (!dlen_rows_split (rows, r->split_day, o->valid_fraction, counts, error))
+    return NULL;
+  r->n_train = counts[DLEN_PART_TRAIN];
+  r->n_valid = counts[DLEN_PART_VALID];
+  r->n_test = counts[DLEN_PART_TEST];
+  if (r->n_train == 0 || r->n_test == 0)
     {
       g_set_error (error, DLEN_ERROR, DLEN_ERROR_DATA,
                    "the split at %d leaves %zu training and %zu test rows; choose another split date",
-                   r->split_day, split.n_train + split.n_valid, split.n_test);
+                   r->split_day, r->n_train + r->n_valid, r->n_test);
       return NULL;
     }
-  model = dlen_model_new (dlen_dataset_schema (data->dataset), &o->config);
+  model = dlen_model_new (&rows->schema, &o->config);
   if (!model)
     {
       dlen_set_error_from_status (error, DLEN_STATUS_INVALID, "model");
       return NULL;
     }
   g_snprintf (day, sizeof day, "%d", r->split_day);
-  dlen_model_set_meta (model, "preset", data->preset);
+  dlen_model_set_meta (model, "preset", rows->preset);
   dlen_model_set_meta (model, "split_date", day);
-  if (data->user_features)
-    dlen_model_set_meta (model, "user_features", data->user_features);
+  if (rows->data && rows->data->user_features)
+    dlen_model_set_meta (model, "user_features", rows->data->user_features);
 
   tp.progress = record_progress;
   tp.abort = forward_abort;
   tp.user_data = &rs;
-  st = dlen_model_train (model, data->dataset, split.train, split.n_train, split.valid, split.n_valid, &tp);
+  tp.max_eval_rows = o->eval_rows;
+  st = dlen_model_train_source (model, &rows->source, &tp);
   g_string_append (r->history, "]");
   if (st != DLEN_STATUS_OK)
     {
-      dlen_set_error_from_status (error, st, "training");
+      dlen_rows_fail (rows, st, "training", error);
       if (partial && r->best_epoch && (st == DLEN_STATUS_CANCELLED || st == DLEN_STATUS_NONFINITE))
         *partial = g_steal_pointer (&model);
       return NULL;
     }
-  if (!dlen_evaluate_rows (model, data, split.test, split.n_test, &r->test, &r->true_emotion_auc, error))
+  if (!dlen_rows_evaluate (rows, model, DLEN_PART_TEST, r->n_test, o->eval_rows, NULL, NULL, &mt, error))
     return NULL;
+  r->test = mt;
+  r->true_emotion_auc = mt.true_emotion_auc;
   return g_steal_pointer (&model);
+}
+
+gboolean
+dlen_training_evaluate (DlenRows *rows, DlenModel *model, gint32 split_day, guint64 eval_rows, DlenTrainingResult *r,
+                        GError **error)
+{
+  guint64 counts[4];
+  if (!dlen_rows_scan (rows, NULL, NULL, error))
+    return FALSE;
+  if (!split_day)
+    split_day = dlen_rows_default_split_day (rows);
+  if (!dlen_rows_split (rows, split_day, 0.0, counts, error))
+    return FALSE;
+  if (counts[DLEN_PART_TEST] == 0)
+    {
+      split_day = dlen_rows_test_fraction_day (rows, 0.15);
+      if (!dlen_rows_split (rows, split_day, 0.0, counts, error))
+        return FALSE;
+    }
+  r->split_day = split_day;
+  r->n_test = counts[DLEN_PART_TEST];
+  if (!dlen_rows_evaluate (rows, model, DLEN_PART_TEST, r->n_test, eval_rows, NULL, NULL, &r->test, error))
+    return FALSE;
+  r->true_emotion_auc = r->test.true_emotion_auc;
+  return TRUE;
 }
 
 char *

@@ -16,6 +16,7 @@ struct DlenDataset
   uint64_t *cat;      /* [rows x n_cat] */
   float *num;         /* [rows x n_num] */
   float *labels;      /* [rows x n_targets] */
+  float *truth;       /* [rows] the true emotion, NaN where unknown; NULL until one is set */
 };
 
 static int
@@ -122,6 +123,7 @@ dlen_dataset_free (DlenDataset *ds)
   free (ds->cat);
   free (ds->num);
   free (ds->labels);
+  free (ds->truth);
   free (ds);
 }
 
@@ -138,6 +140,27 @@ grow (void **p, size_t cap, size_t elem)
   return 1;
 }
 
+/* Room for one more row in every column. */
+static DlenStatus
+reserve_row (DlenDataset *ds)
+{
+  const DlenSchema *s = &ds->schema;
+  size_t cap;
+  if (ds->n_rows < ds->capacity)
+    return DLEN_STATUS_OK;
+  cap = ds->capacity ? ds->capacity * 2 : 4096;
+  if (!grow ((void **) &ds->groups, cap, sizeof (uint64_t))
+      || !grow ((void **) &ds->times, cap, sizeof (int64_t))
+      || !grow ((void **) &ds->days, cap, sizeof (int32_t))
+      || !grow ((void **) &ds->cat, cap, s->n_cat * sizeof (uint64_t))
+      || !grow ((void **) &ds->num, cap, s->n_num * sizeof (float))
+      || !grow ((void **) &ds->labels, cap, s->n_targets * sizeof (float))
+      || (ds->truth && !grow ((void **) &ds->truth, cap, sizeof (float))))
+    return _dlen_fail (DLEN_STATUS_NOMEM, "cannot grow the dataset to %zu rows", cap);
+  ds->capacity = cap;
+  return DLEN_STATUS_OK;
+}
+
 DlenStatus
 dlen_dataset_append (DlenDataset *ds, const DlenRow *row)
 {
@@ -146,18 +169,8 @@ dlen_dataset_append (DlenDataset *ds, const DlenRow *row)
   if (!ds || !row)
     return _dlen_fail (DLEN_STATUS_INVALID, "dataset or row is NULL");
   s = &ds->schema;
-  if (ds->n_rows == ds->capacity)
-    {
-      size_t cap = ds->capacity ? ds->capacity * 2 : 4096;
-      if (!grow ((void **) &ds->groups, cap, sizeof (uint64_t))
-          || !grow ((void **) &ds->times, cap, sizeof (int64_t))
-          || !grow ((void **) &ds->days, cap, sizeof (int32_t))
-          || !grow ((void **) &ds->cat, cap, s->n_cat * sizeof (uint64_t))
-          || !grow ((void **) &ds->num, cap, s->n_num * sizeof (float))
-          || !grow ((void **) &ds->labels, cap, s->n_targets * sizeof (float)))
-        return _dlen_fail (DLEN_STATUS_NOMEM, "cannot grow the dataset to %zu rows", cap);
-      ds->capacity = cap;
-    }
+  if (reserve_row (ds) != DLEN_STATUS_OK)
+    return DLEN_STATUS_NOMEM;
   n = ds->n_rows;
   for (uint32_t t = 0; t < s->n_targets; t++)
     {
@@ -182,9 +195,64 @@ dlen_dataset_append (DlenDataset *ds, const DlenRow *row)
   if (s->n_num)
     memcpy (ds->num + n * s->n_num, row->num, s->n_num * sizeof (float));
   memcpy (ds->labels + n * s->n_targets, row->labels, s->n_targets * sizeof (float));
+  if (ds->truth)
+    ds->truth[n] = NAN;
   ds->n_rows++;
   return DLEN_STATUS_OK;
 }
+
+DlenStatus
+dlen_dataset_append_from (DlenDataset *ds, const DlenDataset *src, size_t row)
+{
+  const DlenSchema *s;
+  size_t n;
+  if (!ds || !src || row >= src->n_rows || ds->schema.n_cat != src->schema.n_cat
+      || ds->schema.n_num != src->schema.n_num || ds->schema.n_targets != src->schema.n_targets)
+    return _dlen_fail (DLEN_STATUS_INVALID, "cannot copy row %zu between datasets of different layouts", row);
+  s = &ds->schema;
+  if (src->truth && !ds->truth && dlen_dataset_set_truth (ds, SIZE_MAX, NAN) != DLEN_STATUS_OK)
+    return DLEN_STATUS_NOMEM;
+  if (reserve_row (ds) != DLEN_STATUS_OK)
+    return DLEN_STATUS_NOMEM;
+  n = ds->n_rows;
+  ds->groups[n] = src->groups[row];
+  ds->times[n] = src->times[row];
+  ds->days[n] = src->days[row];
+  memcpy (ds->cat + n * s->n_cat, src->cat + row * s->n_cat, s->n_cat * sizeof (uint64_t));
+  memcpy (ds->num + n * s->n_num, src->num + row * s->n_num, s->n_num * sizeof (float));
+  memcpy (ds->labels + n * s->n_targets, src->labels + row * s->n_targets, s->n_targets * sizeof (float));
+  if (ds->truth)
+    ds->truth[n] = src->truth ? src->truth[row] : NAN;
+  ds->n_rows++;
+  return DLEN_STATUS_OK;
+}
+
+void
+dlen_dataset_clear (DlenDataset *ds)
+{
+  if (ds)
+    ds->n_rows = 0;
+}
+
+DlenStatus
+dlen_dataset_set_truth (DlenDataset *ds, size_t row, float truth)
+{
+  if (!ds || (row != SIZE_MAX && row >= ds->n_rows))
+    return _dlen_fail (DLEN_STATUS_INVALID, "row %zu is out of range", row);
+  if (!ds->truth)
+    {
+      ds->truth = malloc ((ds->capacity + 1) * sizeof (float));
+      if (!ds->truth)
+        return _dlen_fail (DLEN_STATUS_NOMEM, "cannot allocate the truth column");
+      for (size_t i = 0; i < ds->n_rows; i++)
+        ds->truth[i] = NAN;
+    }
+  if (row != SIZE_MAX)
+    ds->truth[row] = truth;
+  return DLEN_STATUS_OK;
+}
+
+const float *dlen_dataset_truth (const DlenDataset *ds) { return ds ? ds->truth : NULL; }
 
 size_t dlen_dataset_n_rows (const DlenDataset *ds) { return ds ? ds->n_rows : 0; }
 const DlenSchema *dlen_dataset_schema (const DlenDataset *ds) { return &ds->schema; }

@@ -87,29 +87,35 @@ check_rows (const DlenModel *m, const DlenDataset *ds, const size_t *rows, size_
   return DLEN_STATUS_OK;
 }
 
-/* Standardisation statistics of the numeric fields over @rows, in double. */
+/* Standardisation statistics of the numeric fields, accumulated in double over training rows. */
+typedef struct {
+  double sum[DLEN_MAX_NUM_FIELDS], sq[DLEN_MAX_NUM_FIELDS];
+  uint64_t cnt[DLEN_MAX_NUM_FIELDS];
+} NormSums;
+
 static void
-fit_normaliser (DlenModel *m, const DlenDataset *ds, const size_t *rows, size_t n)
+norm_add (NormSums *ns, const DlenSchema *s, const float *num)
 {
-  const DlenSchema *s = &m->schema;
-  const float *num = _dlen_dataset_num (ds);
   for (uint32_t j = 0; j < s->n_num; j++)
     {
-      double sum = 0, sq = 0, mean, var;
-      size_t cnt = 0;
-      for (size_t i = 0; i < n; i++)
-        {
-          double v = num[rows[i] * s->n_num + j];
-          if (isnan (v))
-            continue;
-          if (s->num[j].log1p)
-            v = log1p (v > 0 ? v : 0);
-          sum += v;
-          sq += v * v;
-          cnt++;
-        }
-      mean = cnt ? sum / cnt : 0.0;
-      var = cnt ? sq / cnt - mean * mean : 1.0;
+      double v = num[j];
+      if (isnan (v))
+        continue;
+      if (s->num[j].log1p)
+        v = log1p (v > 0 ? v : 0);
+      ns->sum[j] += v;
+      ns->sq[j] += v * v;
+      ns->cnt[j]++;
+    }
+}
+
+static void
+norm_finish (DlenModel *m, const NormSums *ns)
+{
+  for (uint32_t j = 0; j < m->schema.n_num; j++)
+    {
+      double mean = ns->cnt[j] ? ns->sum[j] / ns->cnt[j] : 0.0;
+      double var = ns->cnt[j] ? ns->sq[j] / ns->cnt[j] - mean * mean : 1.0;
       m->norm_mean[j] = (float) mean;
       m->norm_std[j] = var > 1e-12 ? (float) sqrt (var) : 1.0f;
     }
@@ -225,32 +231,130 @@ predict_rows (DlenModel *m, const DlenDataset *ds, const size_t *rows, size_t n,
     }
 }
 
+/* ---- Evaluation: predictions of (a spread sample of) a part's rows, then metrics ---------- */
+
+typedef struct {
+  uint32_t nt, w;
+  uint64_t n_expected, cap;   /* take every row unless cap > 0 and the part is larger */
+  uint64_t seen;
+  size_t n, alloc;
+  float *pred, *labels, *truth, *sc, *lb;
+  uint64_t *groups;
+  int8_t *weak;
+  int any_truth;
+} EvalAcc;
+
+static void
+acc_init (EvalAcc *a, const DlenModel *m, uint64_t n_expected, uint64_t cap)
+{
+  memset (a, 0, sizeof *a);
+  a->nt = m->schema.n_targets;
+  a->w = a->nt + 1;
+  a->n_expected = n_expected;
+  a->cap = cap;
+}
+
+static void
+acc_free (EvalAcc *a)
+{
+  free (a->pred);
+  free (a->labels);
+  free (a->truth);
+  free (a->groups);
+  free (a->weak);
+  free (a->sc);
+  free (a->lb);
+}
+
+/* Row number @i of the part is kept when the cap's stride crosses an integer there: exactly
+ * @cap rows evenly spread over n_expected rows. */
+static int
+acc_takes (const EvalAcc *a, uint64_t i)
+{
+  unsigned __int128 c = a->cap, n = a->n_expected;
+  if (a->cap == 0 || a->cap >= a->n_expected)
+    return 1;
+  return (uint64_t) (i * c / n) != (uint64_t) ((i + 1) * c / n);
+}
+
 static DlenStatus
-metrics_of (DlenModel *m, const DlenDataset *ds, const size_t *rows, size_t n, DlenMetrics *mt)
+acc_reserve (EvalAcc *a, size_t more)
+{
+  size_t need = a->n + more, cap;
+  void *p[5];
+  if (need <= a->alloc)
+    return DLEN_STATUS_OK;
+  cap = a->alloc ? a->alloc : 4096;
+  while (cap < need)
+    cap *= 2;
+  p[0] = realloc (a->pred, cap * a->w * sizeof (float));
+  if (p[0])
+    a->pred = p[0];
+  p[1] = realloc (a->labels, cap * a->nt * sizeof (float));
+  if (p[1])
+    a->labels = p[1];
+  p[2] = realloc (a->truth, cap * sizeof (float));
+  if (p[2])
+    a->truth = p[2];
+  p[3] = realloc (a->groups, cap * sizeof (uint64_t));
+  if (p[3])
+    a->groups = p[3];
+  p[4] = realloc (a->weak, cap);
+  if (p[4])
+    a->weak = p[4];
+  if (!p[0] || !p[1] || !p[2] || !p[3] || !p[4])
+    return _dlen_fail (DLEN_STATUS_NOMEM, "cannot allocate evaluation buffers for %zu rows", cap);
+  a->alloc = cap;
+  return DLEN_STATUS_OK;
+}
+
+/* Predicts and keeps rows @rows of @ds that the sample takes (all of them are the part's). */
+static DlenStatus
+acc_add (EvalAcc *a, DlenModel *m, const DlenDataset *ds, const size_t *rows, size_t n)
+{
+  const float *labels = dlen_dataset_labels (ds), *truth = dlen_dataset_truth (ds);
+  const uint64_t *groups = dlen_dataset_groups (ds);
+  size_t *take = malloc ((n + 1) * sizeof (size_t)), k = 0;
+  DlenStatus st;
+  if (!take)
+    return _dlen_fail (DLEN_STATUS_NOMEM, "cannot allocate evaluation buffers for %zu rows", n);
+  for (size_t i = 0; i < n; i++)
+    if (acc_takes (a, a->seen++))
+      take[k++] = rows ? rows[i] : i;
+  if (k == 0 || (st = acc_reserve (a, k)) != DLEN_STATUS_OK)
+    {
+      free (take);
+      return k ? st : DLEN_STATUS_OK;
+    }
+  predict_rows (m, ds, take, k, a->pred + a->n * a->w);
+  for (size_t i = 0; i < k; i++)
+    {
+      size_t r = take[i], j = a->n + i;
+      memcpy (a->labels + j * a->nt, labels + r * a->nt, a->nt * sizeof (float));
+      a->groups[j] = groups[r];
+      a->weak[j] = (int8_t) dlen_dataset_weak_label (ds, r);
+      a->truth[j] = truth ? truth[r] : NAN;
+      a->any_truth |= truth && !isnan (truth[r]);
+    }
+  a->n += k;
+  free (take);
+  return DLEN_STATUS_OK;
+}
+
+static DlenStatus
+acc_metrics (EvalAcc *a, const DlenModel *m, DlenMetrics *mt)
 {
   const DlenSchema *s = &m->schema;
-  uint32_t nt = s->n_targets, w = nt + 1;
-  const float *labels = dlen_dataset_labels (ds);
-  const uint64_t *groups = dlen_dataset_groups (ds);
-  float *pred = malloc ((n * w + 1) * sizeof (float));
-  float *sc = malloc ((n + 1) * sizeof (float));
-  float *lb = malloc ((n + 1) * sizeof (float));
-  uint64_t *gr = malloc ((n + 1) * sizeof (uint64_t));
-  DlenStatus st;
+  uint32_t nt = a->nt, w = a->w;
+  size_t n = a->n;
   memset (mt, 0, sizeof *mt);
   mt->n_targets = nt;
   mt->n_rows = n;
-  mt->emotion_auc = NAN;
-  if (!pred || !sc || !lb || !gr)
-    {
-      st = _dlen_fail (DLEN_STATUS_NOMEM, "cannot allocate evaluation buffers for %zu rows", n);
-      goto out;
-    }
-  if ((st = _dlen_model_reserve (m, EVAL_BATCH)) != DLEN_STATUS_OK)
-    goto out;
-  predict_rows (m, ds, rows, n, pred);
-  for (size_t i = 0; i < n; i++)
-    gr[i] = groups[rows ? rows[i] : i];
+  mt->emotion_auc = mt->true_emotion_auc = NAN;
+  a->sc = malloc ((n + 1) * sizeof (float));
+  a->lb = malloc ((n + 1) * sizeof (float));
+  if (!a->sc || !a->lb)
+    return _dlen_fail (DLEN_STATUS_NOMEM, "cannot allocate evaluation buffers for %zu rows", n);
   for (uint32_t t = 0; t < nt; t++)
     {
       DlenTargetMetrics *tm = &mt->target[t];
@@ -259,25 +363,24 @@ metrics_of (DlenModel *m, const DlenDataset *ds, const size_t *rows, size_t n, D
       tm->n = 0;
       for (size_t i = 0; i < n; i++)
         {
-          size_t r = rows ? rows[i] : i;
-          sc[i] = pred[i * w + t];
-          lb[i] = labels[r * nt + t];
-          if (!isnan (lb[i]))
+          a->sc[i] = a->pred[i * w + t];
+          a->lb[i] = a->labels[i * nt + t];
+          if (!isnan (a->lb[i]))
             {
               tm->n++;
               if (s->targets[t].kind == DLEN_TARGET_DURATION)
                 {
-                  double e = log1p ((double) sc[i]) - log1p ((double) lb[i]);
+                  double e = log1p ((double) a->sc[i]) - log1p ((double) a->lb[i]);
                   se += e * e;
                 }
             }
         }
       if (s->targets[t].kind == DLEN_TARGET_BINARY)
         {
-          tm->auc = dlen_auc (sc, lb, n);
-          tm->gauc = dlen_gauc (sc, lb, gr, n);
-          tm->logloss = dlen_logloss (sc, lb, n);
-          dlen_calibration (sc, lb, n, &tm->mean_predicted, &tm->mean_observed);
+          tm->auc = dlen_auc (a->sc, a->lb, n);
+          tm->gauc = dlen_gauc (a->sc, a->lb, a->groups, n);
+          tm->logloss = dlen_logloss (a->sc, a->lb, n);
+          dlen_calibration (a->sc, a->lb, n, &tm->mean_predicted, &tm->mean_observed);
         }
       else if (tm->n)
         tm->rmse = sqrt (se / tm->n);
@@ -286,31 +389,34 @@ metrics_of (DlenModel *m, const DlenDataset *ds, const size_t *rows, size_t n, D
     {
       for (size_t i = 0; i < n; i++)
         {
-          int wl = dlen_dataset_weak_label (ds, rows ? rows[i] : i);
-          sc[i] = pred[i * w + nt];
-          lb[i] = wl < 0 ? NAN : (float) wl;
+          a->sc[i] = a->pred[i * w + nt];
+          a->lb[i] = a->weak[i] < 0 ? NAN : (float) a->weak[i];
         }
-      mt->emotion_auc = dlen_auc (sc, lb, n);
+      mt->emotion_auc = dlen_auc (a->sc, a->lb, n);
+      if (a->any_truth)
+        mt->true_emotion_auc = dlen_auc (a->sc, a->truth, n);
     }
-out:
-  free (pred);
-  free (sc);
-  free (lb);
-  free (gr);
-  return st;
+  return DLEN_STATUS_OK;
 }
 
 DlenStatus
 dlen_model_evaluate (DlenModel *m, const DlenDataset *ds, const size_t *rows, size_t n, DlenMetrics *mt)
 {
   DlenStatus st;
+  EvalAcc a;
   if (!mt)
     return _dlen_fail (DLEN_STATUS_INVALID, "metrics is NULL");
   if ((st = check_rows (m, ds, rows, n)) != DLEN_STATUS_OK)
     return st;
   if (!rows)
     n = dlen_dataset_n_rows (ds);
-  return metrics_of (m, ds, rows, n, mt);
+  if ((st = _dlen_model_reserve (m, EVAL_BATCH)) != DLEN_STATUS_OK)
+    return st;
+  acc_init (&a, m, n, 0);
+  if ((st = acc_add (&a, m, ds, rows, n)) == DLEN_STATUS_OK)
+    st = acc_metrics (&a, m, mt);
+  acc_free (&a);
+  return st;
 }
 
 DlenStatus
@@ -343,57 +449,183 @@ selection_score (const DlenModel *m, const DlenMetrics *mt)
   return cnt ? sum / cnt : -INFINITY;
 }
 
-DlenStatus
-dlen_model_train (DlenModel *m, const DlenDataset *ds, const size_t *train, size_t n_train,
-                  const size_t *valid, size_t n_valid, const DlenTrainParams *tp)
+/* ---- Reading chunks ----------------------------------------------------------------------- */
+
+typedef struct {
+  const DlenSource *src;
+  DlenDataset *ds;
+  uint8_t *parts;
+  size_t *idx;               /* rows of one part of the chunk */
+} ChunkReader;
+
+static DlenStatus
+reader_init (ChunkReader *r, const DlenSource *src, const DlenSchema *schema)
+{
+  memset (r, 0, sizeof *r);
+  r->src = src;
+  if (!src || !src->read)
+    return _dlen_fail (DLEN_STATUS_INVALID, "the source is NULL or cannot read");
+  r->ds = dlen_dataset_new (schema);
+  r->parts = malloc (DLEN_CHUNK_ROWS);
+  r->idx = malloc (DLEN_CHUNK_ROWS * sizeof (size_t));
+  if (!r->ds || !r->parts || !r->idx)
+    return _dlen_fail (DLEN_STATUS_NOMEM, "cannot allocate a chunk of %d rows", DLEN_CHUNK_ROWS);
+  return DLEN_STATUS_OK;
+}
+
+static void
+reader_clear (ChunkReader *r)
+{
+  dlen_dataset_free (r->ds);
+  free (r->parts);
+  free (r->idx);
+}
+
+/* Reads chunk @c and lists its rows of @part in r->idx; returns their count in *n. */
+static DlenStatus
+reader_read (ChunkReader *r, size_t c, DlenPart part, size_t *n)
 {
   DlenStatus st;
-  DlenRng rng;
-  size_t *order = NULL;
-  uint8_t *keep_all = NULL, *keep = NULL;
-  Snapshot best = { 0 };
-  double best_score = -INFINITY;
-  int have_best = 0;
-  uint32_t B;
-  uint64_t steps;
-  DlenProgress pr;
-  double train_secs = 0, t_steps;
-  unsigned int mxcsr;
-  uint64_t samples = 0;
-
-  if (!tp || !train || n_train == 0)
-    return _dlen_fail (DLEN_STATUS_DATA, "there are no training rows");
-  if ((st = check_rows (m, ds, train, n_train)) != DLEN_STATUS_OK
-      || (st = check_rows (m, ds, valid, valid ? n_valid : 0)) != DLEN_STATUS_OK)
+  size_t rows, k = 0;
+  if ((st = _dlen_source_read (r->src, c, r->ds, r->parts)) != DLEN_STATUS_OK)
     return st;
-  if (tp->epochs < 1 || tp->batch_size < 1 || tp->batch_size > 65536
+  rows = dlen_dataset_n_rows (r->ds);
+  for (size_t i = 0; i < rows; i++)
+    if (r->parts[i] == part)
+      r->idx[k++] = i;
+  *n = k;
+  return DLEN_STATUS_OK;
+}
+
+DlenStatus
+dlen_model_evaluate_source (DlenModel *m, const DlenSource *src, DlenPart part, uint64_t n_part_rows,
+                            uint64_t max_rows, DlenAbortFunc abort, void *user_data, DlenMetrics *mt)
+{
+  ChunkReader r;
+  EvalAcc a;
+  DlenStatus st;
+  if (!m || !mt)
+    return _dlen_fail (DLEN_STATUS_INVALID, "model or metrics is NULL");
+  acc_init (&a, m, n_part_rows, max_rows);
+  if ((st = reader_init (&r, src, &m->schema)) == DLEN_STATUS_OK
+      && (st = _dlen_model_reserve (m, EVAL_BATCH)) == DLEN_STATUS_OK)
+    {
+      for (size_t c = 0; c < src->n_chunks && st == DLEN_STATUS_OK; c++)
+        {
+          size_t k;
+          if (abort && abort (user_data))
+            st = _dlen_fail (DLEN_STATUS_CANCELLED, "evaluation cancelled");
+          else if ((st = reader_read (&r, c, part, &k)) == DLEN_STATUS_OK)
+            st = acc_add (&a, m, r.ds, r.idx, k);
+        }
+      if (st == DLEN_STATUS_OK)
+        st = acc_metrics (&a, m, mt);
+    }
+  reader_clear (&r);
+  acc_free (&a);
+  return st;
+}
+
+/* ---- Training ------------------------------------------------------------------------------ */
+
+/* Whether the weak labels of row @row of chunk @c survive: a hash of the row's place, so the
+ * choice needs no per-row memory and is the same every epoch. */
+static int
+weak_kept (const DlenTrainParams *tp, size_t c, size_t row)
+{
+  uint64_t z;
+  if (tp->weak_label_fraction >= 1.0)
+    return 1;
+  z = tp->seed * 0x9e3779b97f4a7c15ULL + (uint64_t) c * DLEN_CHUNK_ROWS + row + 0x632be59bd9b4e019ULL;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  z ^= z >> 31;
+  return (double) (z >> 11) * 0x1.0p-53 < tp->weak_label_fraction;
+}
+
+static DlenStatus
+check_params (const DlenTrainParams *tp)
+{
+  if (!tp || tp->epochs < 1 || tp->batch_size < 1 || tp->batch_size > 65536
       || !(tp->learning_rate > 0) || !(tp->beta1 >= 0 && tp->beta1 < 1) || !(tp->beta2 >= 0 && tp->beta2 < 1)
       || !(tp->eps > 0) || !(tp->l2 >= 0) || !(tp->weak_label_fraction >= 0 && tp->weak_label_fraction <= 1)
       || tp->threads < 1 || tp->threads > 256)
     return _dlen_fail (DLEN_STATUS_INVALID,
                        "invalid training parameters (epochs >= 1, batch 1..65536, learning rate > 0, "
                        "betas in [0, 1), eps > 0, l2 >= 0, weak-label fraction in [0, 1], threads 1..256)");
+  return DLEN_STATUS_OK;
+}
+
+DlenStatus
+dlen_model_train_source (DlenModel *m, const DlenSource *src, const DlenTrainParams *tp)
+{
+  DlenStatus st;
+  DlenRng rng;
+  ChunkReader r = { 0 };
+  size_t *n_train_in = NULL, *n_valid_in = NULL, *perm = NULL;
+  uint8_t *keep = NULL;
+  Snapshot best = { 0 };
+  NormSums ns;
+  double best_score = -INFINITY;
+  int have_best = 0;
+  uint32_t B;
+  uint64_t steps = 0, n_train = 0, n_valid = 0, samples = 0;
+  DlenProgress pr;
+  double train_secs = 0, t_steps;
+  unsigned int mxcsr;
+
+  if (!m)
+    return _dlen_fail (DLEN_STATUS_INVALID, "model is NULL");
+  if ((st = check_params (tp)) != DLEN_STATUS_OK)
+    return st;
   B = tp->batch_size;
   set_threads (tp->threads);
   if ((st = _dlen_model_reserve (m, B > EVAL_BATCH ? B : EVAL_BATCH)) != DLEN_STATUS_OK)
     return st;
   mxcsr = enter_flush_to_zero ();
-  order = malloc (n_train * sizeof (size_t));
-  keep_all = malloc (dlen_dataset_n_rows (ds) + 1);
+  if ((st = reader_init (&r, src, &m->schema)) != DLEN_STATUS_OK)
+    goto out;
+  n_train_in = calloc (src->n_chunks + 1, sizeof (size_t));
+  n_valid_in = calloc (src->n_chunks + 1, sizeof (size_t));
+  perm = malloc ((src->n_chunks + 1) * sizeof (size_t));
   keep = malloc (B);
-  if (!order || !keep_all || !keep)
+  if (!n_train_in || !n_valid_in || !perm || !keep)
     {
       st = _dlen_fail (DLEN_STATUS_NOMEM, "cannot allocate the training state");
       goto out;
     }
-  fit_normaliser (m, ds, train, n_train);
+  /* One pass first: the numeric standardisation over the training rows, and what each chunk
+   * holds of each part. */
+  memset (&ns, 0, sizeof ns);
+  for (size_t c = 0; c < src->n_chunks; c++)
+    {
+      const float *num;
+      size_t k;
+      if (tp->abort && tp->abort (tp->user_data))
+        {
+          st = _dlen_fail (DLEN_STATUS_CANCELLED, "training cancelled before the first epoch");
+          goto out;
+        }
+      if ((st = reader_read (&r, c, DLEN_PART_TRAIN, &k)) != DLEN_STATUS_OK)
+        goto out;
+      num = _dlen_dataset_num (r.ds);
+      for (size_t i = 0; i < k; i++)
+        norm_add (&ns, &m->schema, num + r.idx[i] * m->schema.n_num);
+      n_train_in[c] = k;
+      for (size_t i = 0; i < dlen_dataset_n_rows (r.ds); i++)
+        n_valid_in[c] += r.parts[i] == DLEN_PART_VALID;
+      n_train += k;
+      n_valid += n_valid_in[c];
+      steps += (k + B - 1) / B;
+      perm[c] = c;
+    }
+  if (n_train == 0)
+    {
+      st = _dlen_fail (DLEN_STATUS_DATA, "there are no training rows");
+      goto out;
+    }
+  norm_finish (m, &ns);
   _dlen_rng_seed (&rng, tp->seed);
-  /* Weak-source labels survive on a random fraction of the training rows only. */
-  memset (keep_all, 1, dlen_dataset_n_rows (ds));
-  for (size_t i = 0; i < n_train; i++)
-    keep_all[train[i]] = _dlen_rng_uniform (&rng) < tp->weak_label_fraction;
-  memcpy (order, train, n_train * sizeof (size_t));
-  steps = (n_train + B - 1) / B;
   memset (&pr, 0, sizeof pr);
   pr.epochs = tp->epochs;
   pr.steps = steps;
@@ -401,54 +633,74 @@ dlen_model_train (DlenModel *m, const DlenDataset *ds, const size_t *train, size
   for (uint32_t epoch = 1; epoch <= tp->epochs; epoch++)
     {
       double loss_sum = 0;
-      for (size_t i = n_train - 1; i > 0; i--)
+      uint64_t s = 0, done = 0;
+      for (size_t i = src->n_chunks - 1; src->n_chunks > 1 && i > 0; i--)
         {
-          size_t j = (size_t) (_dlen_rng_next (&rng) % (i + 1)), tmp = order[i];
-          order[i] = order[j];
-          order[j] = tmp;
+          size_t j = (size_t) (_dlen_rng_next (&rng) % (i + 1)), tmp = perm[i];
+          perm[i] = perm[j];
+          perm[j] = tmp;
         }
       pr.epoch = epoch;
       pr.epoch_done = 0;
       pr.best = 0;
       t_steps = now_seconds ();
-      for (uint64_t s = 0; s < steps; s++)
+      for (size_t ci = 0; ci < src->n_chunks; ci++)
         {
-          size_t first = s * B;
-          uint32_t nb = (uint32_t) (n_train - first < B ? n_train - first : B), n_used = 0;
-          double loss, bc1, bc2;
-          if (tp->abort && tp->abort (tp->user_data))
+          size_t c = perm[ci], k;
+          if (n_train_in[c] == 0)
+            continue;
+          if ((st = reader_read (&r, c, DLEN_PART_TRAIN, &k)) != DLEN_STATUS_OK)
+            goto out;
+          if (k != n_train_in[c])
             {
-              st = _dlen_fail (DLEN_STATUS_CANCELLED, "training cancelled in epoch %u", epoch);
+              st = _dlen_fail (DLEN_STATUS_DATA, "chunk %zu of the source changed during training", c);
               goto out;
             }
-          for (uint32_t b = 0; b < nb; b++)
-            keep[b] = keep_all[order[first + b]];
-          _dlen_model_gather (m, ds, order + first, nb, keep);
-          _dlen_model_forward (m, nb);
-          loss = _dlen_model_loss_backward (m, nb, 1, &n_used, NULL);
-          /* Check before the update so the weights stay the last good ones. */
-          if (!isfinite (loss) || !all_finite (m->g, m->n_p)
-              || !all_finite (m->emb_g, (size_t) n_used * m->config.emb_dim))
+          for (size_t i = k - 1; i > 0; i--)
             {
-              st = _dlen_fail (DLEN_STATUS_NONFINITE,
-                               "the loss or its gradient became %s in epoch %u, step %llu; "
-                               "training stopped with the last good weights",
-                               isnan (loss) ? "NaN" : "infinite", epoch, (unsigned long long) s + 1);
-              goto out;
+              size_t j = (size_t) (_dlen_rng_next (&rng) % (i + 1)), tmp = r.idx[i];
+              r.idx[i] = r.idx[j];
+              r.idx[j] = tmp;
             }
-          m->adam_t++;
-          bc1 = 1.0 - pow (tp->beta1, (double) m->adam_t);
-          bc2 = 1.0 - pow (tp->beta2, (double) m->adam_t);
-          adam_dense (m, tp, bc1, bc2);
-          adam_sparse (m, tp, n_used, bc1, bc2);
-          loss_sum += loss * nb;
-          samples += nb;
-          if (tp->progress && tp->progress_every && (s + 1) % tp->progress_every == 0 && s + 1 < steps)
+          for (size_t first = 0; first < k; first += B, s++)
             {
-              pr.step = s + 1;
-              pr.train_loss = loss_sum / (double) (first + nb);
-              pr.samples_per_second = samples / (train_secs + now_seconds () - t_steps);
-              tp->progress (&pr, tp->user_data);
+              uint32_t nb = (uint32_t) (k - first < B ? k - first : B), n_used = 0;
+              double loss, bc1, bc2;
+              if (tp->abort && tp->abort (tp->user_data))
+                {
+                  st = _dlen_fail (DLEN_STATUS_CANCELLED, "training cancelled in epoch %u", epoch);
+                  goto out;
+                }
+              for (uint32_t b = 0; b < nb; b++)
+                keep[b] = (uint8_t) weak_kept (tp, c, r.idx[first + b]);
+              _dlen_model_gather (m, r.ds, r.idx + first, nb, keep);
+              _dlen_model_forward (m, nb);
+              loss = _dlen_model_loss_backward (m, nb, 1, &n_used, NULL);
+              /* Check before the update so the weights stay the last good ones. */
+              if (!isfinite (loss) || !all_finite (m->g, m->n_p)
+                  || !all_finite (m->emb_g, (size_t) n_used * m->config.emb_dim))
+                {
+                  st = _dlen_fail (DLEN_STATUS_NONFINITE,
+                                   "the loss or its gradient became %s in epoch %u, step %llu; "
+                                   "training stopped with the last good weights",
+                                   isnan (loss) ? "NaN" : "infinite", epoch, (unsigned long long) s + 1);
+                  goto out;
+                }
+              m->adam_t++;
+              bc1 = 1.0 - pow (tp->beta1, (double) m->adam_t);
+              bc2 = 1.0 - pow (tp->beta2, (double) m->adam_t);
+              adam_dense (m, tp, bc1, bc2);
+              adam_sparse (m, tp, n_used, bc1, bc2);
+              loss_sum += loss * nb;
+              samples += nb;
+              done += nb;
+              if (tp->progress && tp->progress_every && (s + 1) % tp->progress_every == 0 && s + 1 < steps)
+                {
+                  pr.step = s + 1;
+                  pr.train_loss = loss_sum / (double) done;
+                  pr.samples_per_second = samples / (train_secs + now_seconds () - t_steps);
+                  tp->progress (&pr, tp->user_data);
+                }
             }
         }
       /* Throughput counts the optimisation steps only, not the validation pass. */
@@ -460,10 +712,25 @@ dlen_model_train (DlenModel *m, const DlenDataset *ds, const size_t *train, size
       pr.emotion_auc = NAN;
       for (uint32_t t = 0; t < DLEN_MAX_TARGETS; t++)
         pr.valid_auc[t] = NAN;
-      if (valid && n_valid)
+      if (n_valid)
         {
           DlenMetrics mt;
-          if ((st = metrics_of (m, ds, valid, n_valid, &mt)) != DLEN_STATUS_OK)
+          EvalAcc a;
+          acc_init (&a, m, n_valid, tp->max_eval_rows);
+          for (size_t c = 0; c < src->n_chunks && st == DLEN_STATUS_OK; c++)
+            {
+              size_t k;
+              if (n_valid_in[c] == 0)
+                continue;
+              if (tp->abort && tp->abort (tp->user_data))
+                st = _dlen_fail (DLEN_STATUS_CANCELLED, "training cancelled in epoch %u", epoch);
+              else if ((st = reader_read (&r, c, DLEN_PART_VALID, &k)) == DLEN_STATUS_OK)
+                st = acc_add (&a, m, r.ds, r.idx, k);
+            }
+          if (st == DLEN_STATUS_OK)
+            st = acc_metrics (&a, m, &mt);
+          acc_free (&a);
+          if (st != DLEN_STATUS_OK)
             goto out;
           for (uint32_t t = 0; t < m->schema.n_targets; t++)
             pr.valid_auc[t] = mt.target[t].auc;
@@ -495,8 +762,56 @@ out:
     snapshot_restore (m, &best);
   leave_flush_to_zero (mxcsr);
   snapshot_free (&best);
-  free (order);
-  free (keep_all);
+  reader_clear (&r);
+  free (n_train_in);
+  free (n_valid_in);
+  free (perm);
   free (keep);
   return st;
+}
+
+/* The index-array form: a source whose chunks are the training rows, then the validation rows,
+ * DLEN_CHUNK_ROWS at a time. */
+typedef struct {
+  const DlenDataset *ds;
+  const size_t *train, *valid;
+  size_t n_train, n_valid, train_chunks;
+} IndexSource;
+
+static DlenStatus
+index_source_read (const DlenSource *src, size_t c, DlenDataset *out, uint8_t *parts)
+{
+  const IndexSource *x = src->user_data;
+  int valid = c >= x->train_chunks;
+  const size_t *rows = valid ? x->valid : x->train;
+  size_t n = valid ? x->n_valid : x->n_train, first = (valid ? c - x->train_chunks : c) * DLEN_CHUNK_ROWS;
+  size_t last = n - first < DLEN_CHUNK_ROWS ? n : first + DLEN_CHUNK_ROWS;
+  DlenStatus st;
+  for (size_t i = first; i < last; i++)
+    {
+      if ((st = dlen_dataset_append_from (out, x->ds, rows[i])) != DLEN_STATUS_OK)
+        return st;
+      parts[i - first] = valid ? DLEN_PART_VALID : DLEN_PART_TRAIN;
+    }
+  return DLEN_STATUS_OK;
+}
+
+DlenStatus
+dlen_model_train (DlenModel *m, const DlenDataset *ds, const size_t *train, size_t n_train,
+                  const size_t *valid, size_t n_valid, const DlenTrainParams *tp)
+{
+  IndexSource x = { ds, train, valid, n_train, valid ? n_valid : 0, 0 };
+  DlenSource src = { 0 };
+  DlenStatus st;
+  if (!tp || !train || n_train == 0)
+    return _dlen_fail (DLEN_STATUS_DATA, "there are no training rows");
+  if ((st = check_rows (m, ds, train, n_train)) != DLEN_STATUS_OK
+      || (st = check_rows (m, ds, valid, x.n_valid)) != DLEN_STATUS_OK)
+    return st;
+  x.train_chunks = (n_train + DLEN_CHUNK_ROWS - 1) / DLEN_CHUNK_ROWS;
+  src.schema = dlen_dataset_schema (ds);
+  src.n_chunks = x.train_chunks + (x.n_valid + DLEN_CHUNK_ROWS - 1) / DLEN_CHUNK_ROWS;
+  src.read = index_source_read;
+  src.user_data = &x;
+  return dlen_model_train_source (m, &src, tp);
 }

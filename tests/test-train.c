@@ -462,6 +462,121 @@ test_model_files (void)
   world_clear (&w);
 }
 
+/* ---- Streaming from a source of chunks ----------------------------------------------------- */
+
+/* A log of several chunks through the in-memory source: the scan, the split and streamed
+ * training and evaluation, each checked against a direct computation over the whole dataset. */
+static void
+test_stream (void)
+{
+  World w = make_world (2 * DLEN_CHUNK_ROWS + 12345, 9);
+  size_t n = dlen_dataset_n_rows (w.ds), n_test = 0, n_valid = 0, n_train = 0, *test_rows, *sampled;
+  const int32_t *days = dlen_dataset_days (w.ds);
+  const int64_t *times = dlen_dataset_times (w.ds);
+  DlenSplitRule rule = { 0, INT64_MAX };
+  DlenSource src;
+  DlenSourceScan *scan = NULL;
+  DlenTrainParams tp = dlen_train_params_default ();
+  DlenModelConfig c = dlen_model_config_default (DLEN_ARCH_DLEN);
+  DlenModel *m;
+  DlenMetrics streamed, direct;
+  uint64_t counts[4], cap = 1000;
+  int64_t last_train = INT64_MIN, first_valid = INT64_MAX;
+  int32_t split_day = 19723 + 11;
+  float *pred, *pe, *truth;
+
+  for (size_t i = 0; i < n; i++)
+    g_assert_cmpint (dlen_dataset_set_truth (w.ds, i, g_array_index (w.truth, float, i)), ==, DLEN_STATUS_OK);
+  dlen_dataset_source (w.ds, &rule, &src);
+  g_assert_cmpuint (src.n_chunks, ==, 3);
+
+  /* The scan: rows, the day quantile and the distinct values of a field. */
+  g_assert_cmpint (dlen_source_scan (&src, 1, NULL, NULL, &scan), ==, DLEN_STATUS_OK);
+  g_assert_cmpuint (dlen_source_scan_rows (scan), ==, n);
+  g_assert_cmpint (dlen_source_scan_day_quantile (scan, 0.85), ==, dlen_dataset_day_quantile (w.ds, 0.85));
+  /* Field 3 is the slot in the request: as many distinct values as the request size (10). */
+  g_assert_cmpuint (dlen_source_scan_distinct (scan, 3), ==, 10);
+
+  /* The split: test is exactly the rows from the split day on; validation about 10 % of the
+   * rest, all of it later than every training row. */
+  g_assert_cmpint (dlen_source_split (&src, scan, split_day, 0.1, &rule, counts), ==, DLEN_STATUS_OK);
+  test_rows = g_new (size_t, n);
+  for (size_t i = 0; i < n; i++)
+    {
+      DlenPart p = dlen_split_rule_part (&rule, days[i], times[i]);
+      if (days[i] >= split_day)
+        {
+          g_assert_cmpint (p, ==, DLEN_PART_TEST);
+          test_rows[n_test++] = i;
+        }
+      else if (p == DLEN_PART_VALID)
+        {
+          n_valid++;
+          first_valid = MIN (first_valid, times[i]);
+        }
+      else
+        {
+          g_assert_cmpint (p, ==, DLEN_PART_TRAIN);
+          n_train++;
+          last_train = MAX (last_train, times[i]);
+        }
+    }
+  g_assert_cmpuint (counts[DLEN_PART_TEST], ==, n_test);
+  g_assert_cmpuint (counts[DLEN_PART_VALID], ==, n_valid);
+  g_assert_cmpuint (counts[DLEN_PART_TRAIN], ==, n_train);
+  g_assert_cmpint (last_train, <, first_valid);
+  g_assert_cmpfloat (fabs ((double) n_valid / (double) (n_train + n_valid) - 0.1), <, 0.01);
+
+  /* Streamed training over three chunks learns. */
+  c.emb_dim = 8;
+  m = dlen_model_new (dlen_dataset_schema (w.ds), &c);
+  tp.epochs = 1;
+  g_assert_cmpint (dlen_model_train_source (m, &src, &tp), ==, DLEN_STATUS_OK);
+
+  /* Streamed evaluation equals the direct one over the same rows... */
+  g_assert_cmpint (dlen_model_evaluate_source (m, &src, DLEN_PART_TEST, n_test, 0, NULL, NULL, &streamed), ==, DLEN_STATUS_OK);
+  g_assert_cmpint (dlen_model_evaluate (m, w.ds, test_rows, n_test, &direct), ==, DLEN_STATUS_OK);
+  g_assert_cmpuint (streamed.n_rows, ==, n_test);
+  for (uint32_t t = 0; t < 5; t++)
+    {
+      g_assert_cmpfloat (streamed.target[t].auc, ==, direct.target[t].auc);
+      g_assert_cmpfloat (streamed.target[t].gauc, ==, direct.target[t].gauc);
+    }
+  g_assert_cmpfloat (streamed.target[0].auc, >, 0.6);
+  g_assert_cmpfloat (streamed.emotion_auc, ==, direct.emotion_auc);
+  /* ... and the true emotion's AUC is p_e's AUC against the recorded emotion. */
+  pred = predict_all (m, w.ds, test_rows, n_test);
+  pe = g_new (float, n_test);
+  truth = g_new (float, n_test);
+  for (size_t i = 0; i < n_test; i++)
+    {
+      pe[i] = pred[i * 7 + 6];
+      truth[i] = g_array_index (w.truth, float, test_rows[i]);
+    }
+  g_assert_cmpfloat (streamed.true_emotion_auc, ==, dlen_auc (pe, truth, n_test));
+  g_assert_cmpfloat (streamed.true_emotion_auc, >, 0.55);
+
+  /* A cap evaluates exactly that many rows, spread evenly: row i of the part when i * cap / n
+   * crosses an integer. */
+  sampled = g_new (size_t, cap);
+  for (size_t i = 0, k = 0; i < n_test; i++)
+    if ((i * cap) / n_test != ((i + 1) * cap) / n_test)
+      sampled[k++] = test_rows[i];
+  g_assert_cmpint (dlen_model_evaluate_source (m, &src, DLEN_PART_TEST, n_test, cap, NULL, NULL, &streamed), ==, DLEN_STATUS_OK);
+  g_assert_cmpint (dlen_model_evaluate (m, w.ds, sampled, cap, &direct), ==, DLEN_STATUS_OK);
+  g_assert_cmpuint (streamed.n_rows, ==, cap);
+  g_assert_cmpfloat (streamed.target[0].auc, ==, direct.target[0].auc);
+
+  g_free (sampled);
+  g_free (pred);
+  g_free (pe);
+  g_free (truth);
+  g_free (test_rows);
+  dlen_model_free (m);
+  dlen_source_scan_free (scan);
+  world_clear (&w);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -471,6 +586,7 @@ main (int argc, char **argv)
   g_test_add_func ("/dlen/engine/train/cancel-keeps-best", test_cancel_keeps_best);
   g_test_add_func ("/dlen/engine/train/nan-stops", test_nan_stops);
   g_test_add_func ("/dlen/engine/train/weak-label-fraction", test_weak_label_fraction);
+  g_test_add_func ("/dlen/engine/train/stream", test_stream);
   g_test_add_func ("/dlen/engine/io/model-files", test_model_files);
   return g_test_run ();
 }

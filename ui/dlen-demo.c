@@ -5,6 +5,7 @@
 #include "dlen-error.h"
 #include "dlen-store.h"
 #include "dlen-synthetic-log.h"
+#include "dlen-predictions.h"
 #include "dlen-training.h"
 
 char *
@@ -100,10 +101,8 @@ build_demo (DlenJob *job, gpointer data, GCancellable *cancellable, GError **err
   DlenTrainingResult result;
   TrainState ts = { job, cancellable };
   g_autoptr (DlenStore) store = NULL;
-  g_autoptr (DlenLoadedData) loaded = NULL;
+  g_autoptr (DlenRows) loaded = NULL;
   g_autoptr (DlenModel) model = NULL;
-  g_autoptr (GArray) ids = NULL;
-  g_autofree float *pred = NULL;
   gint64 model_id;
   gboolean ok = FALSE;
   int st;
@@ -147,7 +146,7 @@ build_demo (DlenJob *job, gpointer data, GCancellable *cancellable, GError **err
     goto out;
   dlen_import_report_clear (&report);
 
-  loaded = dlen_store_load_dataset (store, FALSE, NULL, &ids, error);
+  loaded = dlen_rows_new_for_store (store, FALSE, NULL, error);
   if (!loaded)
     goto out;
   dlen_training_options_init (&to, DLEN_ARCH_DLEN);
@@ -167,13 +166,8 @@ build_demo (DlenJob *job, gpointer data, GCancellable *cancellable, GError **err
   if (model_id < 0)
     goto out;
   dlen_job_set_progress (job, 0.97, "Caching predictions");
-  pred = g_new (float, (gsize) ids->len * (dlen_model_schema (model)->n_targets + 1));
-  if ((st = dlen_model_predict (model, loaded->dataset, NULL, ids->len, pred)) != DLEN_STATUS_OK)
-    {
-      dlen_set_error_from_status (error, st, "predicting");
-      goto out;
-    }
-  if (!dlen_store_cache_predictions (store, model_id, ids, pred, dlen_model_schema (model)->n_targets + 1, error))
+  g_clear_pointer (&loaded, dlen_rows_free);
+  if (!dlen_predict_project (store, model, model_id, NULL, NULL, NULL, NULL, cancellable, error))
     goto out;
   g_clear_pointer (&store, dlen_store_free);   /* closing checkpoints the WAL into the file */
   if (g_rename (partial, d->path) != 0)

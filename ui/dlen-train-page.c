@@ -97,26 +97,13 @@ forward_cancel (GCancellable *cancellable, gpointer stop)
   g_cancellable_cancel (stop);
 }
 
-/* The best epoch of a stopped run: evaluated on the same test split as a finished run. */
-static gboolean
-evaluate_partial (TrainJob *t, DlenLoadedData *data, DlenModel *model, DlenTrainingResult *r, GError **error)
-{
-  g_auto (DlenSplit) split = { 0 };
-  int st = dlen_dataset_split (data->dataset, r->split_day, t->options.valid_fraction, &split);
-  if (st != DLEN_STATUS_OK)
-    return dlen_set_error_from_status (error, st, "split");
-  r->n_test = split.n_test;
-  return dlen_evaluate_rows (model, data, split.test, split.n_test, &r->test, &r->true_emotion_auc, error);
-}
-
 static gboolean
 train_worker (DlenJob *job, gpointer user_data, GCancellable *cancellable, GError **error)
 {
   TrainJob *t = user_data;
   g_autoptr (DlenStore) store = NULL;
-  g_autoptr (DlenLoadedData) data = NULL;
+  g_autoptr (DlenRows) data = NULL;
   g_autoptr (DlenModel) model = NULL, partial = NULL;
-  g_autoptr (GArray) ids = NULL;
   g_autoptr (GError) train_error = NULL;
   DlenTrainingResult result = { 0 };
   DlenTrainingOptions o = t->options;
@@ -129,17 +116,17 @@ train_worker (DlenJob *job, gpointer user_data, GCancellable *cancellable, GErro
   if (cancellable)
     forward = g_cancellable_connect (cancellable, G_CALLBACK (forward_cancel), g_object_ref (t->stop), g_object_unref);
 
-  dlen_job_set_progress (job, 0, "Loading the project's impressions");
+  dlen_job_set_progress (job, 0, "Reading the project's impressions");
   store = dlen_store_open (t->path, FALSE, error);
   if (!store)
     goto out;
+  /* The rows stream from the project chunk by chunk; a cancel also stops a long read. */
   dlen_store_set_cancellable (store, t->stop);
-  data = dlen_store_load_dataset (store, t->history, NULL, &ids, error);
+  data = dlen_rows_new_for_store (store, t->history, NULL, error);
   if (!data)
     goto out;
-  dlen_store_set_cancellable (store, NULL);
 
-  schema = dlen_dataset_schema (data->dataset);
+  schema = &data->schema;
   g_variant_builder_init (&names, G_VARIANT_TYPE ("as"));
   g_variant_builder_init (&binary, G_VARIANT_TYPE ("ab"));
   for (guint k = 0; k < schema->n_targets; k++)
@@ -171,7 +158,8 @@ train_worker (DlenJob *job, gpointer user_data, GCancellable *cancellable, GErro
       t->nonfinite = g_error_matches (train_error, DLEN_ERROR, DLEN_ERROR_NONFINITE);
       t->stop_message = g_strdup (train_error->message);
       dlen_job_set_progress (job, 1.0, "Evaluating the best epoch on the test split");
-      if (!evaluate_partial (t, data, partial, &result, error))
+      dlen_store_set_cancellable (store, NULL);
+      if (!dlen_training_evaluate (data, partial, result.split_day, t->options.eval_rows, &result, error))
         goto out;
       metrics = dlen_training_metrics_json (partial, &result);
       name = g_strdup_printf ("%s, seed %llu (%s, best epoch %u)", dlen_arch_to_string (c->arch),
@@ -182,6 +170,7 @@ train_worker (DlenJob *job, gpointer user_data, GCancellable *cancellable, GErro
   else
     {
       dlen_job_set_progress (job, 1.0, "Storing the model");
+      dlen_store_set_cancellable (store, NULL);
       t->model_id = dlen_training_store (store, model, &result, error);
     }
   ok = t->model_id > 0;
@@ -220,9 +209,7 @@ load_worker (DlenJob *job, gpointer user_data, GCancellable *cancellable, GError
   LoadJob *l = user_data;
   g_autoptr (DlenModel) model = NULL;
   g_autoptr (DlenStore) store = NULL;
-  g_autoptr (DlenLoadedData) data = NULL;
-  g_autoptr (GArray) ids = NULL;
-  g_auto (DlenSplit) split = { 0 };
+  g_autoptr (DlenRows) data = NULL;
   g_autofree char *base = g_path_get_basename (l->file), *metrics = NULL, *name = NULL;
   DlenTrainingResult result = { 0 };
   const char *day;
@@ -240,35 +227,22 @@ load_worker (DlenJob *job, gpointer user_data, GCancellable *cancellable, GError
   if (!store)
     return FALSE;
   dlen_store_set_cancellable (store, cancellable);
-  dlen_job_set_progress (job, 0.2, "Loading the project's impressions");
-  data = dlen_store_load_dataset (store, dlen_schema_has_history (dlen_model_schema (model)), dlen_model_schema (model), &ids,
+  dlen_job_set_progress (job, 0.2, "Reading the project's impressions");
+  data = dlen_rows_new_for_store (store, dlen_schema_has_history (dlen_model_schema (model)), dlen_model_schema (model),
                                   error);
   if (!data)
-    return FALSE;
-  dlen_store_set_cancellable (store, NULL);
-  if (g_cancellable_set_error_if_cancelled (cancellable, error))
     return FALSE;
 
   /* The split the model was trained with, when it fits this project; else the data's. */
   day = dlen_model_get_meta (model, "split_date");
   if (!day || !dlen_parse_day (day, &split_day))
-    split_day = data->default_split_day;
-  if ((st = dlen_dataset_split (data->dataset, split_day, 0.1, &split)) != DLEN_STATUS_OK)
-    return dlen_set_error_from_status (error, st, "split");
-  if (split.n_test == 0)
-    {
-      dlen_split_clear (&split);
-      split_day = dlen_dataset_day_quantile (data->dataset, 0.85);
-      if ((st = dlen_dataset_split (data->dataset, split_day, 0.1, &split)) != DLEN_STATUS_OK)
-        return dlen_set_error_from_status (error, st, "split");
-    }
-  dlen_job_set_progress (job, 0.7, "Evaluating the model on the test split");
+    split_day = 0;
+  dlen_job_set_progress (job, 0.5, "Evaluating the model on the test split");
   memset (&result, 0, sizeof result);
-  result.split_day = split_day;
-  result.n_test = split.n_test;
   result.true_emotion_auc = NAN;
-  if (!dlen_evaluate_rows (model, data, split.test, split.n_test, &result.test, &result.true_emotion_auc, error))
+  if (!dlen_training_evaluate (data, model, split_day, DLEN_TRAINING_EVAL_ROWS, &result, error))
     return FALSE;
+  dlen_store_set_cancellable (store, NULL);
   metrics = dlen_training_metrics_json (model, &result);
   name = g_strdup_printf ("%s (from file)", base);
   dlen_job_set_progress (job, 0.95, "Storing the model");

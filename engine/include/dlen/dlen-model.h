@@ -89,6 +89,16 @@ const uint64_t *dlen_dataset_groups (const DlenDataset *dataset);/* [rows] */
 const int64_t *dlen_dataset_times (const DlenDataset *dataset);  /* [rows] */
 const int32_t *dlen_dataset_days (const DlenDataset *dataset);   /* [rows] */
 
+/* Empties the dataset, keeping its memory for the next rows. */
+void dlen_dataset_clear (DlenDataset *dataset);
+/* Appends a copy of row @row of @src (same numbers of fields and targets; already validated). */
+DlenStatus dlen_dataset_append_from (DlenDataset *dataset, const DlenDataset *src, size_t row);
+/* The true emotion of a row (synthetic logs record it): sets row @row's value (SIZE_MAX: only
+ * creates the column, every row NaN). Rows appended later start as NaN. dlen_dataset_truth is
+ * NULL until a value is set. */
+DlenStatus dlen_dataset_set_truth (DlenDataset *dataset, size_t row, float truth);
+const float *dlen_dataset_truth (const DlenDataset *dataset);
+
 /* Changes the embedding-table size of categorical field @field, e.g. once a loader has counted
  * the distinct values. Only for datasets no model has been built from yet. */
 DlenStatus dlen_dataset_set_buckets (DlenDataset *dataset, uint32_t field, uint32_t buckets);
@@ -197,6 +207,7 @@ typedef struct {
   uint64_t seed;               /* shuffling and label masking */
   uint32_t threads;            /* BLAS / worker threads, >= 1 */
   uint32_t progress_every;     /* report every N steps (0: epoch ends only) */
+  uint64_t max_eval_rows;      /* validation on at most this many evenly spaced rows (0: all) */
   DlenProgressFunc progress;
   DlenAbortFunc abort;
   void *user_data;
@@ -226,7 +237,8 @@ typedef struct {
   uint32_t n_targets;
   DlenTargetMetrics target[DLEN_MAX_TARGETS];
   double emotion_auc;          /* DLEN: AUC of p_e against the rows' weak labels; else NaN */
-  uint64_t n_rows;
+  double true_emotion_auc;     /* DLEN on rows with a true emotion (synthetic logs); else NaN */
+  uint64_t n_rows;             /* rows evaluated */
 } DlenMetrics;
 
 DlenStatus dlen_model_evaluate (DlenModel *model, const DlenDataset *dataset,
@@ -237,6 +249,77 @@ DlenStatus dlen_model_evaluate (DlenModel *model, const DlenDataset *dataset,
  * (NaN for models without an emotion). */
 DlenStatus dlen_model_predict (DlenModel *model, const DlenDataset *dataset,
                                const size_t *rows, size_t n_rows, float *out);
+
+/* ---- Streaming: training and evaluation from a source of chunks ----------------------------
+ *
+ * A log too large for memory is read chunk by chunk: a source hands out its rows in chunks of at
+ * most DLEN_CHUNK_ROWS rows, always the same rows in the same order for a given chunk, and says
+ * for every row which part of the split it belongs to. Training visits the chunks in a random
+ * order every epoch and shuffles the training rows within each chunk, so memory holds one chunk
+ * (not the log); a log of at most DLEN_CHUNK_ROWS rows is shuffled as a whole. */
+
+#define DLEN_CHUNK_ROWS 65536
+
+typedef enum {
+  DLEN_PART_NONE = 0,          /* in no part (skipped) */
+  DLEN_PART_TRAIN = 1,
+  DLEN_PART_VALID = 2,
+  DLEN_PART_TEST = 3,
+} DlenPart;
+
+typedef struct DlenSource DlenSource;
+
+/* Appends the rows of chunk @chunk to the empty @out and writes each row's DlenPart to
+ * @parts (room for DLEN_CHUNK_ROWS). Returns a status; on failure dlen_last_error() says why. */
+typedef DlenStatus (*DlenChunkReadFunc) (const DlenSource *source, size_t chunk, DlenDataset *out, uint8_t *parts);
+
+/* A time split that a source applies row by row: rows of day >= split_day are test (none when
+ * split_day <= 0); earlier rows with time_ms >= valid_from_ms are validation; the rest train. */
+typedef struct {
+  int32_t split_day;
+  int64_t valid_from_ms;       /* INT64_MAX: no validation rows */
+} DlenSplitRule;
+
+struct DlenSource {
+  const DlenSchema *schema;    /* the rows' fields (bucket counts may still change) */
+  size_t n_chunks;
+  DlenChunkReadFunc read;
+  void *user_data;
+  const DlenSplitRule *rule;   /* for sources that split by a rule: the rule to apply */
+};
+
+DlenPart dlen_split_rule_part (const DlenSplitRule *rule, int32_t day, int64_t time_ms);
+
+/* What one pass over a source found: rows, the days, and (when asked) distinct values. */
+typedef struct DlenSourceScan DlenSourceScan;
+
+DlenStatus dlen_source_scan (const DlenSource *source, int count_distinct, DlenAbortFunc abort,
+                             void *user_data, DlenSourceScan **out);
+void dlen_source_scan_free (DlenSourceScan *scan);
+uint64_t dlen_source_scan_rows (const DlenSourceScan *scan);
+/* As dlen_dataset_day_quantile over the source's rows. */
+int32_t dlen_source_scan_day_quantile (const DlenSourceScan *scan, double q);
+/* Distinct hashes of categorical field @field (0 unless counted). */
+uint64_t dlen_source_scan_distinct (const DlenSourceScan *scan, uint32_t field);
+
+/* The rule for a test split at @split_day whose training rows give their latest ~@valid_fraction
+ * (by time) to validation: one more pass over the source (a histogram of times). @counts
+ * receives the rows per DlenPart. */
+DlenStatus dlen_source_split (const DlenSource *source, const DlenSourceScan *scan, int32_t split_day,
+                              double valid_fraction, DlenSplitRule *rule, uint64_t counts[4]);
+
+/* A source over an in-memory dataset: chunk c is rows [c * DLEN_CHUNK_ROWS, ...), parts by @rule
+ * (the dataset and the rule must outlive the source). */
+void dlen_dataset_source (const DlenDataset *dataset, const DlenSplitRule *rule, DlenSource *out);
+
+/* dlen_model_train over the source's TRAIN rows, selecting epochs on its VALID rows. */
+DlenStatus dlen_model_train_source (DlenModel *model, const DlenSource *source, const DlenTrainParams *params);
+
+/* Metrics of the source's rows of @part; with @max_rows > 0 and more rows than that, of
+ * @max_rows rows evenly spaced through the part (@n_part_rows: the part's row count). */
+DlenStatus dlen_model_evaluate_source (DlenModel *model, const DlenSource *source, DlenPart part,
+                                       uint64_t n_part_rows, uint64_t max_rows, DlenAbortFunc abort,
+                                       void *user_data, DlenMetrics *metrics);
 
 /* ---- Model files (safetensors layout) --------------------------------------------------- */
 
