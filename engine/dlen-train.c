@@ -284,7 +284,9 @@ acc_reserve (EvalAcc *a, size_t more)
   void *p[5];
   if (need <= a->alloc)
     return DLEN_STATUS_OK;
-  cap = a->alloc ? a->alloc : 4096;
+  /* The rows the sample will keep, known in advance: allocated once, not doubled into. */
+  cap = a->alloc ? a->alloc : (size_t) (a->cap && a->cap < a->n_expected ? a->cap : a->n_expected);
+  cap = cap < 4096 ? 4096 : cap;
   while (cap < need)
     cap *= 2;
   p[0] = realloc (a->pred, cap * a->w * sizeof (float));
