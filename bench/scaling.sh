@@ -3,9 +3,10 @@
 # size (same users, items and model) are imported into projects and trained from them; the same
 # logs trained from the TSV file (rows held in memory) are the peer measured in the same run.
 #
-# Usage: bench/scaling.sh [-s SIZES] [-e EPOCHS] [--no-file]
+# Usage: bench/scaling.sh [-s SIZES] [-e EPOCHS] [-r EVAL_ROWS] [--no-file]
 #   -s SIZES    comma-separated impressions per log (default 100000,1000000,10000000)
 #   -e EPOCHS   training epochs (default 1)
+#   -r N        --eval-rows for the trainings (default: dlen's, 500000)
 #   --no-file   skip the in-memory peer (training from the TSV file)
 # Environment: DLEN (default build/app/dlen), TMPDIR (logs and projects: about 250 bytes per
 # impression for the log and 350 for the project).
@@ -20,11 +21,13 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 dlen=${DLEN:-$here/build/app/dlen}
 sizes=100000,1000000,10000000
 epochs=1
+eval_rows=()
 file=1
 while [ $# -gt 0 ]; do
   case $1 in
     -s) sizes=$2; shift 2 ;;
     -e) epochs=$2; shift 2 ;;
+    -r) eval_rows=(--eval-rows "$2"); shift 2 ;;
     --no-file) file=0; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "scaling.sh: unknown argument $1" >&2; exit 2 ;;
@@ -45,7 +48,7 @@ results=$tmp/results.tsv
 measure () {
   local name=$1 rows=$2 data=$3; shift 3
   /usr/bin/time -f '%e %M' -o "$tmp/time" "$dlen" train "$data" --arch dlen --epochs "$epochs" --seed 1 \
-    --json -q "$@" > "$tmp/train.json"
+    --json -q ${eval_rows[@]+"${eval_rows[@]}"} "$@" > "$tmp/train.json"
   read -r secs kib < "$tmp/time"
   sps=$(sed 's/.*"samples_per_second": \([0-9.e+]*\).*/\1/' "$tmp/train.json")
   auc=$(sed 's/.*"click": {"auc": \([0-9.]*\).*/\1/' "$tmp/train.json")
