@@ -232,6 +232,15 @@ on_progress (const DlenProgress *p, void *user_data)
               p->samples_per_second);
 }
 
+/* Preparation passes over a large log, on a terminal. */
+static void
+on_rows_progress (const char *phase, double fraction, gpointer user_data)
+{
+  TrainReport *r = user_data;
+  if (r->tty && !r->quiet)
+    g_printerr ("\r%s %3.0f %% ", phase, 100.0 * fraction);
+}
+
 /* ---- dlen train ------------------------------------------------------------------------------ */
 
 static int
@@ -357,8 +366,11 @@ cmd_train (int argc, char **argv)
   topts.params.abort = abort_requested;
   topts.params.user_data = &report;
   signal (SIGINT, on_sigint);
+  dlen_rows_set_progress (data, on_rows_progress, &report);
 
   model = dlen_training_run (data, &topts, &result, &partial, &error);
+  if (report.tty && !quiet)
+    g_printerr ("\r\033[K");   /* clear the progress line */
   if (!model)
     {
       /* Keep what was learnt: a cancelled or diverged run still holds its best epoch. */

@@ -15,6 +15,42 @@ rows_new (const DlenSchema *schema, const char *preset, const char *path)
   return r;
 }
 
+/* A phase is one pass over the chunks in order: it ends with the last chunk. */
+static void
+report_chunk (DlenRows *r, size_t c)
+{
+  if (r->phase && r->progress)
+    r->progress (r->phase, (double) (c + 1) / (double) MAX (r->source.n_chunks, 1), r->progress_data);
+  if (c + 1 >= r->source.n_chunks)
+    r->phase = NULL;
+}
+
+void
+dlen_rows_set_progress (DlenRows *r, DlenRowsProgress progress, gpointer user_data)
+{
+  r->progress = progress;
+  r->progress_data = user_data;
+}
+
+void
+dlen_rows_set_phase (DlenRows *r, const char *phase)
+{
+  r->phase = phase;
+}
+
+/* The in-memory source, reporting progress like the project's. */
+static DlenStatus
+memory_read (const DlenSource *src, size_t c, DlenDataset *out, uint8_t *parts)
+{
+  DlenRows *r = src->user_data;
+  DlenSource inner;
+  DlenStatus st;
+  dlen_dataset_source (r->data->dataset, &r->rule, &inner);
+  st = inner.read (&inner, c, out, parts);
+  report_chunk (r, c);
+  return st;
+}
+
 DlenRows *
 dlen_rows_new_for_data (DlenLoadedData *data)
 {
@@ -22,6 +58,8 @@ dlen_rows_new_for_data (DlenLoadedData *data)
   r->data = data;
   r->sized = TRUE;
   dlen_dataset_source (data->dataset, &r->rule, &r->source);
+  r->source.read = memory_read;
+  r->source.user_data = r;
   return r;
 }
 
@@ -39,6 +77,7 @@ store_read (const DlenSource *src, size_t c, DlenDataset *out, uint8_t *parts)
   times = dlen_dataset_times (out);
   for (size_t i = 0; i < dlen_dataset_n_rows (out); i++)
     parts[i] = (uint8_t) dlen_split_rule_part (src->rule, days[i], times[i]);
+  report_chunk (r, c);
   return DLEN_STATUS_OK;
 }
 

@@ -8,6 +8,9 @@
 
 G_BEGIN_DECLS
 
+/* Progress of a pass over the rows: what is being done and the fraction of chunks read. */
+typedef void (*DlenRowsProgress) (const char *phase, double fraction, gpointer user_data);
+
 typedef struct {
   DlenSource source;           /* the engine's view; source.rule points at rule */
   DlenSplitRule rule;          /* every row is TRAIN until dlen_rows_split() */
@@ -19,6 +22,9 @@ typedef struct {
   DlenSourceScan *scan;        /* after dlen_rows_scan() */
   gboolean sized;              /* the schema's bucket counts are final */
   GError *read_error;          /* why the last chunk could not be read */
+  const char *phase;           /* the pass being made, reported per chunk while set */
+  DlenRowsProgress progress;
+  gpointer progress_data;
 } DlenRows;
 
 /* Takes @data. Its bucket counts are those the loader sized (or the model's). */
@@ -28,6 +34,11 @@ DlenRows *dlen_rows_new_for_data (DlenLoadedData *data);
 DlenRows *dlen_rows_new_for_store (DlenStore *store, gboolean history, const DlenSchema *model_schema,
                                    GError **error);
 void dlen_rows_free (DlenRows *rows);
+/* Reports each chunk read while a phase is set: a phase is one pass over the chunks in order and
+ * ends with the last (dlen_training_run sets them for its preparation passes); called from the
+ * reading thread. */
+void dlen_rows_set_progress (DlenRows *rows, DlenRowsProgress progress, gpointer user_data);
+void dlen_rows_set_phase (DlenRows *rows, const char *phase);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (DlenRows, dlen_rows_free)
 
 /* One pass over the rows: days (and distinct values when sizing tables). Idempotent. */

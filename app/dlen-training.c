@@ -102,6 +102,7 @@ dlen_json_emotion (GString *s, const DlenModel *model, const DlenMetrics *mt, do
 /* The engine has one user_data for both callbacks; the run keeps the caller's here. */
 typedef struct {
   DlenTrainingResult *result;
+  DlenRows *rows;
   DlenProgressFunc forward;
   DlenAbortFunc abort;
   void *forward_data;
@@ -119,6 +120,7 @@ record_progress (const DlenProgress *p, void *user_data)
 {
   RunState *rs = user_data;
   DlenTrainingResult *r = rs->result;
+  dlen_rows_set_phase (rs->rows, NULL);
   r->samples_per_second = p->samples_per_second;
   if (p->epoch_done)
     {
@@ -152,7 +154,7 @@ dlen_training_run (DlenRows *rows, const DlenTrainingOptions *o, DlenTrainingRes
 {
   g_autoptr (DlenModel) model = NULL;
   DlenTrainParams tp = o->params;
-  RunState rs = { r, o->params.progress, o->params.abort, o->params.user_data };
+  RunState rs = { r, rows, o->params.progress, o->params.abort, o->params.user_data };
   guint64 counts[4];
   DlenMetrics mt;
   char day[16];
@@ -164,6 +166,7 @@ dlen_training_run (DlenRows *rows, const DlenTrainingOptions *o, DlenTrainingRes
   r->test.n_targets = rows->schema.n_targets;
   if (partial)
     *partial = NULL;
+  dlen_rows_set_phase (rows, "Counting days and distinct values");
   if (!dlen_rows_scan (rows, o->params.abort, o->params.user_data, error))
     return NULL;
   r->split_day = o->split_day;
@@ -171,8 +174,10 @@ dlen_training_run (DlenRows *rows, const DlenTrainingOptions *o, DlenTrainingRes
     r->split_day = dlen_rows_test_fraction_day (rows, o->test_fraction);
   if (!r->split_day)
     r->split_day = dlen_rows_default_split_day (rows);
+  dlen_rows_set_phase (rows, "Placing the validation cut");
   if (!dlen_rows_split (rows, r->split_day, o->valid_fraction, counts, error))
     return NULL;
+  dlen_rows_set_phase (rows, "Standardising the numeric fields");
   r->n_train = counts[DLEN_PART_TRAIN];
   r->n_valid = counts[DLEN_PART_VALID];
   r->n_test = counts[DLEN_PART_TEST];
@@ -200,6 +205,7 @@ dlen_training_run (DlenRows *rows, const DlenTrainingOptions *o, DlenTrainingRes
   tp.user_data = &rs;
   tp.max_eval_rows = o->eval_rows;
   st = dlen_model_train_source (model, &rows->source, &tp);
+  dlen_rows_set_phase (rows, NULL);
   g_string_append (r->history, "]");
   if (st != DLEN_STATUS_OK)
     {
@@ -208,7 +214,9 @@ dlen_training_run (DlenRows *rows, const DlenTrainingOptions *o, DlenTrainingRes
         *partial = g_steal_pointer (&model);
       return NULL;
     }
-  if (!dlen_rows_evaluate (rows, model, DLEN_PART_TEST, r->n_test, o->eval_rows, NULL, NULL, &mt, error))
+  dlen_rows_set_phase (rows, "Evaluating on the test split");
+  if (!dlen_rows_evaluate (rows, model, DLEN_PART_TEST, r->n_test, o->eval_rows, o->params.abort,
+                           o->params.user_data, &mt, error))
     return NULL;
   r->test = mt;
   r->true_emotion_auc = mt.true_emotion_auc;

@@ -30,6 +30,7 @@ typedef struct {
   /* Worker only. */
   DlenJob *job;
   gint64 last_event_us;
+  gboolean trained;            /* the engine reported an epoch: later passes evaluate */
 
   /* Written by the worker, read on the main thread once the job has finished. */
   gint64 model_id;
@@ -74,6 +75,7 @@ train_progress (const DlenProgress *p, void *user_data)
                                  " · loss %.4f · %.0f samples/s",
                 p->epoch, p->epochs, (guint64) p->step, (guint64) p->steps, p->train_loss, p->samples_per_second);
   /* Loading took the first 5 %. */
+  t->trained |= p->epoch_done && p->epoch == p->epochs;
   dlen_job_set_progress (t->job, 0.05 + 0.95 * x / MAX (p->epochs, 1), msg);
 
   /* Within-epoch points at most ten times a second; every epoch end. */
@@ -95,6 +97,21 @@ static void
 forward_cancel (GCancellable *cancellable, gpointer stop)
 {
   g_cancellable_cancel (stop);
+}
+
+/* The preparation passes take the first 5 %; the test evaluation comes after the last epoch. */
+static void
+rows_progress (const char *phase, double fraction, gpointer user_data)
+{
+  TrainJob *t = user_data;
+  char msg[128];
+  if (!t->trained)
+    dlen_job_set_progress (t->job, 0.05 * fraction, phase);
+  else
+    {
+      g_snprintf (msg, sizeof msg, "%s: %.0f %%", phase, 100.0 * fraction);
+      dlen_job_set_progress (t->job, 1.0, msg);
+    }
 }
 
 static gboolean
@@ -126,6 +143,7 @@ train_worker (DlenJob *job, gpointer user_data, GCancellable *cancellable, GErro
   if (!data)
     goto out;
 
+  dlen_rows_set_progress (data, rows_progress, t);
   schema = &data->schema;
   g_variant_builder_init (&names, G_VARIANT_TYPE ("as"));
   g_variant_builder_init (&binary, G_VARIANT_TYPE ("ab"));
@@ -135,7 +153,6 @@ train_worker (DlenJob *job, gpointer user_data, GCancellable *cancellable, GErro
       g_variant_builder_add (&binary, "b", (gboolean) (schema->targets[k].kind == DLEN_TARGET_BINARY));
     }
   dlen_job_push_event (job, g_variant_new (BEGIN_EVENT, "begin", &names, &binary));
-  dlen_job_set_progress (job, 0.05, "Training");
 
   o.params.progress = train_progress;
   o.params.abort = train_abort;
