@@ -112,7 +112,7 @@ print_metrics_table (const DlenSchema *schema, const DlenMetrics *mt)
 
 typedef struct {
   char *preset;
-  char *user_features;
+  char *user_features, *item_features;
   char **maps;
   gboolean strict;
   gboolean no_user_features;
@@ -126,6 +126,7 @@ add_data_options (GOptionContext *ctx, DataOptions *o)
     { "preset", 'p', 0, G_OPTION_ARG_STRING, &o->preset, "Column mapping: kuairand, synthetic or generic (default: guessed from the header)", "NAME" },
     { "user-features", 0, 0, G_OPTION_ARG_FILENAME, &o->user_features, "Join user side features from this CSV on user_id (kuairand; default: user_features.csv beside DATA when present)", "FILE" },
     { "no-user-features", 0, 0, G_OPTION_ARG_NONE, &o->no_user_features, "Do not join user_features.csv found beside DATA", NULL },
+    { "item-features", 0, 0, G_OPTION_ARG_FILENAME, &o->item_features, "Join item side features from this CSV on video_id (kuairand: video_features_basic.csv; only when given, or when the model has them)", "FILE" },
     { "map", 'm', 0, G_OPTION_ARG_STRING_ARRAY, &o->maps, "Map a column to a role (generic preset; repeatable; see 'dlen train --help')", "COLUMN=ROLE" },
     { "strict", 0, 0, G_OPTION_ARG_NONE, &o->strict, "Stop at the first bad row instead of skipping it", NULL },
     { "history-features", 0, 0, G_OPTION_ARG_NONE, &o->history, "Projects: add the derived history features (likes and negatives among the user's last 20 impressions, position and minutes in session)", NULL },
@@ -139,9 +140,18 @@ data_options_clear (DataOptions *o)
 {
   g_clear_pointer (&o->preset, g_free);
   g_clear_pointer (&o->user_features, g_free);
+  g_clear_pointer (&o->item_features, g_free);
   g_clear_pointer (&o->maps, g_strfreev);
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (DataOptions, data_options_clear)
+
+static DlenLoadOptions
+load_options (const DataOptions *o)
+{
+  return (DlenLoadOptions) { .preset = o->preset, .user_features = o->user_features,
+                             .no_user_features = o->no_user_features, .maps = (const char *const *) o->maps,
+                             .strict = o->strict, .item_features = o->item_features };
+}
 
 
 /* A log file loaded into memory, or a project's impressions streamed from it (then *@store is
@@ -150,7 +160,7 @@ static DlenRows *
 load_rows (const char *path, DataOptions *o, const DlenSchema *schema, gboolean quiet, DlenStore **store,
            GError **error)
 {
-  DlenLoadOptions lo = { o->preset, o->user_features, o->no_user_features, (const char *const *) o->maps, o->strict };
+  DlenLoadOptions lo = load_options (o);
   DlenLoadedData *d;
   if (dlen_store_is_project_file (path))
     {
@@ -638,8 +648,7 @@ cmd_predict (int argc, char **argv)
     }
   else
     {
-      DlenLoadOptions lo = { data_opts.preset, data_opts.user_features, data_opts.no_user_features,
-                             (const char *const *) data_opts.maps, data_opts.strict };
+      DlenLoadOptions lo = load_options (&data_opts);
       size_t n;
       data = dlen_loader_load (data_path, &lo, s, &error);
       if (!data)
@@ -1035,8 +1044,7 @@ cmd_import (int argc, char **argv)
   if (!store)
     return fail (g_steal_pointer (&error));
   dlen_import_options_init (&opts);
-  opts.load = (DlenLoadOptions) { data_opts.preset, data_opts.user_features, data_opts.no_user_features,
-                                  (const char *const *) data_opts.maps, data_opts.strict };
+  opts.load = load_options (&data_opts);
   opts.session_gap_minutes = (guint) gap;
   opts.request_size = (guint) request_size;
   prog.cancellable = cancellable;

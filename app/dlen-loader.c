@@ -22,11 +22,17 @@ typedef enum {
   Y_SECONDS,
 } TargetTransform;
 
+/* Side-feature tables joined on the log's user or item column. */
+typedef enum { JOIN_USER = 0, JOIN_ITEM = 1, N_JOINS } JoinTable;
+
 typedef struct {
   DlenSchema schema;
+  /* A field read from a side table has a join column (else -1) in table *_table. */
   int cat_col[DLEN_MAX_CAT_FIELDS], cat_join[DLEN_MAX_CAT_FIELDS];
+  JoinTable cat_table[DLEN_MAX_CAT_FIELDS];
   CatTransform cat_x[DLEN_MAX_CAT_FIELDS];
   int num_col[DLEN_MAX_NUM_FIELDS], num_join[DLEN_MAX_NUM_FIELDS];
+  JoinTable num_table[DLEN_MAX_NUM_FIELDS];
   int tgt_col[DLEN_MAX_TARGETS];
   TargetTransform tgt_x[DLEN_MAX_TARGETS];
   int user_col, item_col, time_col, date_col, truth_col, session_col, request_col;
@@ -151,7 +157,7 @@ need_column (DlenCsvReader *r, const char *path, const char *name, const char *w
 }
 
 static gboolean
-add_cat (Plan *p, const char *name, int col, int join, CatTransform x, GError **error)
+add_cat_from (Plan *p, const char *name, int col, JoinTable table, int join, CatTransform x, GError **error)
 {
   if (p->schema.n_cat == DLEN_MAX_CAT_FIELDS)
     {
@@ -162,12 +168,19 @@ add_cat (Plan *p, const char *name, int col, int join, CatTransform x, GError **
   p->schema.cat[p->schema.n_cat].buckets = 1;
   p->cat_col[p->schema.n_cat] = col;
   p->cat_join[p->schema.n_cat] = join;
+  p->cat_table[p->schema.n_cat] = table;
   p->cat_x[p->schema.n_cat++] = x;
   return TRUE;
 }
 
 static gboolean
-add_num (Plan *p, const char *name, int col, int join, gboolean log1p, GError **error)
+add_cat (Plan *p, const char *name, int col, int join, CatTransform x, GError **error)
+{
+  return add_cat_from (p, name, col, JOIN_USER, join, x, error);
+}
+
+static gboolean
+add_num_from (Plan *p, const char *name, int col, JoinTable table, int join, gboolean log1p, GError **error)
 {
   if (p->schema.n_num == DLEN_MAX_NUM_FIELDS)
     {
@@ -177,8 +190,15 @@ add_num (Plan *p, const char *name, int col, int join, gboolean log1p, GError **
   g_strlcpy (p->schema.num[p->schema.n_num].name, name, DLEN_NAME_MAX);
   p->schema.num[p->schema.n_num].log1p = log1p;
   p->num_col[p->schema.n_num] = col;
+  p->num_table[p->schema.n_num] = table;
   p->num_join[p->schema.n_num++] = join;
   return TRUE;
+}
+
+static gboolean
+add_num (Plan *p, const char *name, int col, int join, gboolean log1p, GError **error)
+{
+  return add_num_from (p, name, col, JOIN_USER, join, log1p, error);
 }
 
 static gboolean
@@ -210,9 +230,15 @@ static const char *const kuairand_user_nums[] = {
   "follow_user_num", "fans_user_num", "friend_user_num", "register_days",
 };
 
+/* KuaiRand's video_features_basic.csv, joined on video_id. */
+static const char *const kuairand_item_cats[] = {
+  "author_id", "video_type", "upload_type", "music_type", "tag",
+};
+static const char *const kuairand_item_nums[] = { "video_duration" };
+
 static gboolean
 plan_kuairand (Plan *p, DlenCsvReader *r, DlenCsvReader *join, const char *path, const char *join_path,
-               GError **error)
+               DlenCsvReader *ijoin, const char *ijoin_path, GError **error)
 {
   int c_user, c_video, c_date, c_hm, c_time, c_dur, c;
   static const struct { const char *col, *name; DlenPolarity pol; } binary[] = {
@@ -262,6 +288,22 @@ plan_kuairand (Plan *p, DlenCsvReader *r, DlenCsvReader *join, const char *path,
           if (!need_column (join, join_path, kuairand_user_nums[i], jwhat, &c, error))
             return FALSE;
           add_num (p, kuairand_user_nums[i], c_user, c, TRUE, NULL);
+        }
+    }
+  if (ijoin)
+    {
+      const char *jwhat = "item features of preset kuairand";
+      for (guint i = 0; i < G_N_ELEMENTS (kuairand_item_cats); i++)
+        {
+          if (!need_column (ijoin, ijoin_path, kuairand_item_cats[i], jwhat, &c, error))
+            return FALSE;
+          add_cat_from (p, kuairand_item_cats[i], c_video, JOIN_ITEM, c, X_RAW, NULL);
+        }
+      for (guint i = 0; i < G_N_ELEMENTS (kuairand_item_nums); i++)
+        {
+          if (!need_column (ijoin, ijoin_path, kuairand_item_nums[i], jwhat, &c, error))
+            return FALSE;
+          add_num_from (p, kuairand_item_nums[i], c_video, JOIN_ITEM, c, TRUE, NULL);
         }
     }
   for (guint i = 0; i < G_N_ELEMENTS (binary); i++)
@@ -503,10 +545,10 @@ weekday_of (gint32 day)
 }
 
 static gboolean
-convert_record (const Plan *p, const char *const *f, GHashTable *join_rows, DlenRecord *rec, RowError *e)
+convert_record (const Plan *p, const char *const *f, GHashTable *const *join_rows, DlenRecord *rec, RowError *e)
 {
   const DlenSchema *s = &p->schema;
-  const char *const *joined = NULL;
+  const char *const *joined[N_JOINS] = { NULL, NULL };
   double v;
 
   if (!*f[p->user_col])
@@ -515,8 +557,10 @@ convert_record (const Plan *p, const char *const *f, GHashTable *join_rows, Dlen
   rec->item = p->item_col >= 0 ? f[p->item_col] : NULL;
   rec->session = p->session_col >= 0 && *f[p->session_col] ? f[p->session_col] : NULL;
   rec->request = p->request_col >= 0 && *f[p->request_col] ? f[p->request_col] : NULL;
-  if (join_rows)
-    joined = g_hash_table_lookup (join_rows, f[p->user_col]);
+  if (join_rows[JOIN_USER])
+    joined[JOIN_USER] = g_hash_table_lookup (join_rows[JOIN_USER], f[p->user_col]);
+  if (join_rows[JOIN_ITEM] && p->item_col >= 0)
+    joined[JOIN_ITEM] = g_hash_table_lookup (join_rows[JOIN_ITEM], f[p->item_col]);
   rec->time_ms = 0;
   if (p->time_col >= 0)
     {
@@ -541,7 +585,7 @@ convert_record (const Plan *p, const char *const *f, GHashTable *join_rows, Dlen
       const gsize len = sizeof rec->scratch[i];
       int col = p->cat_col[i];
       if (p->cat_join[i] >= 0)
-        val = joined ? joined[p->cat_join[i]] : "";
+        val = joined[p->cat_table[i]] ? joined[p->cat_table[i]][p->cat_join[i]] : "";
       else
         val = f[col];
       switch (p->cat_x[i])
@@ -576,16 +620,18 @@ convert_record (const Plan *p, const char *const *f, GHashTable *join_rows, Dlen
     }
   for (uint32_t j = 0; j < s->n_num; j++)
     {
-      const char *val = p->num_join[j] >= 0 ? (joined ? joined[p->num_join[j]] : "") : f[p->num_col[j]];
+      const char *const *side = p->num_join[j] >= 0 ? joined[p->num_table[j]] : NULL;
+      const char *val = p->num_join[j] >= 0 ? (side ? side[p->num_join[j]] : "") : f[p->num_col[j]];
+      int col = p->num_join[j] >= 0 ? (p->num_table[j] == JOIN_ITEM ? p->item_col : p->user_col) : p->num_col[j];
       while (*val == ' ')
         val++;
       if (!*val)
         rec->num[j] = NAN;
       else if (!parse_number (val, &v))
-        return row_fail (e, p->num_join[j] >= 0 ? p->user_col : p->num_col[j], "'%s' is not a finite number", val);
+        return row_fail (e, col, "'%s' is not a finite number", val);
       else if (fabs (v) > FLT_MAX)
         /* Finite as a double but infinite as the engine's float: the dataset would refuse it. */
-        return row_fail (e, p->num_join[j] >= 0 ? p->user_col : p->num_col[j], "'%s' is too large for a float", val);
+        return row_fail (e, col, "'%s' is too large for a float", val);
       else
         rec->num[j] = (float) v;
     }
@@ -647,17 +693,19 @@ dlen_record_to_row (const DlenSchema *s, const DlenRecord *rec, uint64_t *cat, D
 
 /* ---- Side features ----------------------------------------------------------------------- */
 
+/* The rows of a side-feature file by their @key_name column; every row must be clean and every
+ * key unique. */
 static GHashTable *
-load_join (DlenCsvReader *r, const char *path, GError **error)
+load_join (DlenCsvReader *r, const char *path, const char *key_name, const char *what, GError **error)
 {
   g_autoptr (GHashTable) rows = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_strfreev);
-  int key = dlen_csv_reader_find_column (r, "user_id");
+  int key = dlen_csv_reader_find_column (r, key_name);
   const char *const *f;
   guint n;
   int rc;
   if (key < 0)
     {
-      g_set_error (error, DLEN_ERROR, DLEN_ERROR_DATA, "%s: missing required column 'user_id' to join on", path);
+      g_set_error (error, DLEN_ERROR, DLEN_ERROR_DATA, "%s: missing required column '%s' to join on", path, key_name);
       return NULL;
     }
   while ((rc = dlen_csv_reader_next (r, &f, &n, error)) != 0)
@@ -670,8 +718,8 @@ load_join (DlenCsvReader *r, const char *path, GError **error)
         copy[i] = g_strdup (f[i]);
       if (g_hash_table_contains (rows, f[key]))
         {
-          g_set_error (error, DLEN_ERROR, DLEN_ERROR_DATA, "%s:%" G_GUINT64_FORMAT ":%d: user '%s' appears twice",
-                       path, dlen_csv_reader_line (r), key + 1, f[key]);
+          g_set_error (error, DLEN_ERROR, DLEN_ERROR_DATA, "%s:%" G_GUINT64_FORMAT ":%d: %s '%s' appears twice",
+                       path, dlen_csv_reader_line (r), key + 1, what, f[key]);
           g_strfreev (copy);
           return NULL;
         }
@@ -719,6 +767,7 @@ dlen_loaded_data_free (DlenLoadedData *d)
   dlen_dataset_free (d->dataset);
   g_free (d->preset);
   g_free (d->user_features);
+  g_free (d->item_features);
   if (d->lines)
     g_array_unref (d->lines);
   g_free (d->first_reject);
@@ -743,9 +792,9 @@ dlen_buckets_for (guint64 distinct)
 struct _DlenMapping {
   char *path;
   DlenCsvReader *reader;
-  GHashTable *join_rows;
+  GHashTable *join_rows[N_JOINS];
   char *preset;
-  char *user_features;
+  char *user_features, *item_features;
   Plan plan;
   gboolean strict;
 };
@@ -756,29 +805,62 @@ dlen_mapping_free (DlenMapping *m)
   if (!m)
     return;
   dlen_csv_reader_free (m->reader);
-  if (m->join_rows)
-    g_hash_table_unref (m->join_rows);
+  for (int j = 0; j < N_JOINS; j++)
+    if (m->join_rows[j])
+      g_hash_table_unref (m->join_rows[j]);
   g_free (m->path);
   g_free (m->preset);
   g_free (m->user_features);
+  g_free (m->item_features);
   g_free (m);
 }
 
 const DlenSchema *dlen_mapping_schema (const DlenMapping *m) { return &m->plan.schema; }
 const char *dlen_mapping_preset (const DlenMapping *m) { return m->preset; }
 const char *dlen_mapping_user_features (const DlenMapping *m) { return m->user_features; }
+const char *dlen_mapping_item_features (const DlenMapping *m) { return m->item_features; }
 DlenCsvReader *dlen_mapping_reader (DlenMapping *m) { return m->reader; }
 gboolean dlen_mapping_has_truth (const DlenMapping *m) { return m->plan.truth_col >= 0; }
 gboolean dlen_mapping_has_sessions (const DlenMapping *m) { return m->plan.session_col >= 0; }
 gboolean dlen_mapping_has_requests (const DlenMapping *m) { return m->plan.request_col >= 0; }
 
+/* Whether @schema (a model's) has the field @name. */
+static gboolean
+schema_has_cat (const DlenSchema *schema, const char *name)
+{
+  for (uint32_t i = 0; schema && i < schema->n_cat; i++)
+    if (g_str_equal (schema->cat[i].name, name))
+      return TRUE;
+  return FALSE;
+}
+
+/* The side-feature file to join: the one given, else (when @beside_default or the model uses the
+ * features) @file_name beside the log. *@missing is set when the model needs it and none is there. */
+static char *
+side_file (const char *path, const char *given, const char *file_name, gboolean beside_default, gboolean model_wants,
+           gboolean *missing)
+{
+  g_autofree char *dir = NULL, *beside = NULL;
+  *missing = FALSE;
+  if (given)
+    return g_strdup (given);
+  if (!beside_default && !model_wants)
+    return NULL;
+  dir = g_path_get_dirname (path);
+  beside = g_build_filename (dir, file_name, NULL);
+  if (g_file_test (beside, G_FILE_TEST_IS_REGULAR))
+    return g_steal_pointer (&beside);
+  *missing = model_wants;
+  return NULL;
+}
+
 DlenMapping *
 dlen_mapping_open (const char *path, const DlenLoadOptions *opt, const DlenSchema *model_schema, GError **error)
 {
   g_autoptr (DlenMapping) m = g_new0 (DlenMapping, 1);
-  DlenCsvReader *jr = NULL;
+  DlenCsvReader *jr = NULL, *ijr = NULL;
   const char *preset;
-  gboolean ok = FALSE, join_missing = FALSE;
+  gboolean ok = FALSE, user_missing = FALSE, item_missing = FALSE;
 
   plan_init (&m->plan);
   m->path = g_strdup (path);
@@ -788,37 +870,37 @@ dlen_mapping_open (const char *path, const DlenLoadOptions *opt, const DlenSchem
     return NULL;
   preset = opt->preset ? opt->preset : guess_preset (m->reader);
   m->preset = g_strdup (preset);
-  if (opt->user_features && !g_str_equal (preset, "kuairand"))
+  if ((opt->user_features || opt->item_features) && !g_str_equal (preset, "kuairand"))
     {
-      g_set_error (error, DLEN_ERROR, DLEN_ERROR_INVALID, "--user-features is supported with preset kuairand only");
+      g_set_error (error, DLEN_ERROR, DLEN_ERROR_INVALID, "--%s-features is supported with preset kuairand only",
+                   opt->user_features ? "user" : "item");
       return NULL;
     }
   if (g_str_equal (preset, "kuairand"))
     {
-      gboolean want = opt->user_features != NULL;
-      if (!want && model_schema)
-        for (uint32_t i = 0; i < model_schema->n_cat; i++)
-          want |= g_str_equal (model_schema->cat[i].name, kuairand_user_cats[0]);
-      if (opt->user_features)
-        m->user_features = g_strdup (opt->user_features);
-      else if (model_schema ? want : !opt->no_user_features)
-        {
-          g_autofree char *dir = g_path_get_dirname (path);
-          g_autofree char *beside = g_build_filename (dir, "user_features.csv", NULL);
-          if (g_file_test (beside, G_FILE_TEST_IS_REGULAR))
-            m->user_features = g_steal_pointer (&beside);
-          else
-            join_missing = want;
-        }
+      /* User features are joined from beside the log by default; item features only when asked
+       * (few of the 27K subset's videos are in video_features_basic.csv) or when the model has
+       * them. */
+      m->user_features = side_file (path, opt->user_features, "user_features.csv",
+                                    !model_schema && !opt->no_user_features,
+                                    schema_has_cat (model_schema, kuairand_user_cats[0]), &user_missing);
+      m->item_features = side_file (path, opt->item_features, "video_features_basic.csv", FALSE,
+                                    schema_has_cat (model_schema, kuairand_item_cats[0]), &item_missing);
     }
   if (m->user_features)
     {
       jr = dlen_csv_reader_open (m->user_features, error);
-      if (!jr || !(m->join_rows = load_join (jr, m->user_features, error)))
+      if (!jr || !(m->join_rows[JOIN_USER] = load_join (jr, m->user_features, "user_id", "user", error)))
+        goto done;
+    }
+  if (m->item_features)
+    {
+      ijr = dlen_csv_reader_open (m->item_features, error);
+      if (!ijr || !(m->join_rows[JOIN_ITEM] = load_join (ijr, m->item_features, "video_id", "video", error)))
         goto done;
     }
   if (g_str_equal (preset, "kuairand"))
-    ok = plan_kuairand (&m->plan, m->reader, jr, path, m->user_features, error);
+    ok = plan_kuairand (&m->plan, m->reader, jr, path, m->user_features, ijr, m->item_features, error);
   else if (g_str_equal (preset, "synthetic"))
     ok = plan_synthetic (&m->plan, m->reader, path, error);
   else if (g_str_equal (preset, "generic"))
@@ -828,12 +910,13 @@ dlen_mapping_open (const char *path, const DlenLoadOptions *opt, const DlenSchem
   if (!ok)
     goto done;
   ok = FALSE;
-  if (join_missing)
+  if (user_missing || item_missing)
     {
       /* Reported only now, so that a log of another kind gets its own, clearer error first. */
       g_set_error (error, DLEN_ERROR, DLEN_ERROR_DATA,
-                   "%s: the model uses KuaiRand user features, and no user_features.csv is beside the log; "
-                   "pass --user-features FILE", path);
+                   "%s: the model uses KuaiRand %s features, and no %s is beside the log; pass --%s-features FILE",
+                   path, user_missing ? "user" : "item", user_missing ? "user_features.csv" : "video_features_basic.csv",
+                   user_missing ? "user" : "item");
       goto done;
     }
   if (model_schema)
@@ -845,6 +928,7 @@ dlen_mapping_open (const char *path, const DlenLoadOptions *opt, const DlenSchem
   ok = TRUE;
 done:
   dlen_csv_reader_free (jr);
+  dlen_csv_reader_free (ijr);
   return ok ? g_steal_pointer (&m) : NULL;
 }
 
@@ -894,7 +978,7 @@ dlen_mapping_next (DlenMapping *m, DlenRecord *rec, DlenReject *reject, GError *
       return -1;
     }
   rec->line = dlen_csv_reader_line (m->reader);
-  if (!convert_record (&m->plan, f, m->join_rows, rec, &e))
+  if (!convert_record (&m->plan, f, (GHashTable *const *) m->join_rows, rec, &e))
     {
       reject->line = rec->line;
       reject->column = e.col + 1;
@@ -1031,8 +1115,11 @@ dlen_loader_load (const char *path, const DlenLoadOptions *opt, const DlenSchema
     }
   dlen_reject_clear (&rej);
   out = builder_finish (&b, path, dlen_mapping_preset (m), error);
-  if (out && dlen_mapping_user_features (m))
-    out->user_features = g_strdup (dlen_mapping_user_features (m));
+  if (out)
+    {
+      out->user_features = g_strdup (dlen_mapping_user_features (m));
+      out->item_features = g_strdup (dlen_mapping_item_features (m));
+    }
   return out;
 fail:
   dlen_reject_clear (&rej);

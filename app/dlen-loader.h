@@ -16,12 +16,16 @@ typedef struct {
   gboolean no_user_features;
   const char *const *maps;       /* NULL-terminated "COLUMN=ROLE" entries for "generic" */
   gboolean strict;               /* stop at the first bad row instead of skipping it */
+  const char *item_features;     /* CSV joined on the item column (kuairand: video_id); joined only
+                                    when given, or given a model's schema that has those fields
+                                    (then video_features_basic.csv beside the log) */
 } DlenLoadOptions;
 
 typedef struct {
   DlenDataset *dataset;
   char *preset;                  /* the preset actually used */
-  char *user_features;           /* the side-feature file joined, or NULL */
+  char *user_features;           /* the user side-feature file joined, or NULL */
+  char *item_features;           /* the item side-feature file joined, or NULL */
   GArray *lines;                 /* guint64: source line of each row */
   guint64 rejected;              /* rows skipped (non-strict mode) */
   char *first_reject;            /* message of the first skipped row, or NULL */
@@ -65,6 +69,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (DlenMapping, dlen_mapping_free)
 const DlenSchema *dlen_mapping_schema (const DlenMapping *mapping);
 const char *dlen_mapping_preset (const DlenMapping *mapping);
 const char *dlen_mapping_user_features (const DlenMapping *mapping);
+const char *dlen_mapping_item_features (const DlenMapping *mapping);
 struct _DlenCsvReader *dlen_mapping_reader (DlenMapping *mapping);
 gboolean dlen_mapping_has_truth (const DlenMapping *mapping);
 gboolean dlen_mapping_has_sessions (const DlenMapping *mapping);

@@ -199,6 +199,8 @@ dlen_training_run (DlenRows *rows, const DlenTrainingOptions *o, DlenTrainingRes
   dlen_model_set_meta (model, "split_date", day);
   if (rows->data && rows->data->user_features)
     dlen_model_set_meta (model, "user_features", rows->data->user_features);
+  if (rows->data && rows->data->item_features)
+    dlen_model_set_meta (model, "item_features", rows->data->item_features);
 
   tp.progress = record_progress;
   tp.abort = forward_abort;

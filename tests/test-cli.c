@@ -167,6 +167,70 @@ test_bad_files (void)
 
 /* ---- Real and synthetic training ------------------------------------------------------------ */
 
+/* Item side features (--item-features): joined on video_id, kept in the model's fields, joined
+ * again from beside the log when the model is evaluated, refused when missing or malformed. */
+static void
+test_kuairand_item_features (void)
+{
+  g_autofree char *log = data_path ("likehate_27k.tsv");
+  g_autofree char *items = data_path ("video_features_basic.csv");
+  g_autofree char *users = data_path ("user_features.csv");
+  g_autofree char *model = tmp_file ("kuairand-items.dlenmodel", NULL);
+  g_autofree char *lonely_log = tmp_file ("likehate-alone.tsv", NULL);
+  g_autofree char *dup_items = tmp_file ("dup-items.csv",
+                                         "video_id,author_id,video_type,upload_type,music_type,tag,video_duration\n"
+                                         "7,1,NORMAL,ShortImport,9.0,3,1000.0\n"
+                                         "7,2,NORMAL,ShortImport,9.0,3,2000.0\n");
+  g_autofree char *text = NULL;
+  g_autoptr (JsonObject) o = NULL, e = NULL;
+  gsize len;
+  Run r;
+
+  if (!g_file_test (log, G_FILE_TEST_EXISTS) || !g_file_test (items, G_FILE_TEST_EXISTS))
+    {
+      g_test_skip ("../shared/data is not present");
+      return;
+    }
+  r = run_dlen ("train", log, "--preset", "kuairand", "--epochs", "1", "--seed", "1", "--item-features", items,
+                "--out", model, "--json", NULL);
+  if (r.status != 0)
+    g_error ("dlen train --item-features failed: %s", r.err);
+  o = parse_json (r.out);
+  /* The plain KuaiRand DLEN has 1,603,945 parameters (the peer-params test); the five item
+   * fields add embedding tables and the duration a standardised input. */
+  g_assert_cmpint (json_object_get_int_member (o, "parameters"), >, 1603945);
+  run_clear (&r);
+
+  /* The model has item fields, so eval joins video_features_basic.csv from beside the log. */
+  r = run_dlen ("eval", model, log, "--json", NULL);
+  if (r.status != 0)
+    g_error ("dlen eval failed: %s", r.err);
+  e = parse_json (r.out);
+  g_assert_cmpfloat_with_epsilon (metric (e, "click", "auc"), metric (o, "click", "auc"), 1e-9);
+  run_clear (&r);
+
+  /* Without the file beside the log, and none given: a clear refusal. */
+  g_assert_true (g_file_get_contents (log, &text, &len, NULL));
+  g_assert_true (g_file_set_contents (lonely_log, text, (gssize) len, NULL));
+  r = run_dlen ("eval", model, lonely_log, "--user-features", users, NULL);
+  g_assert_cmpint (r.status, ==, 3);
+  g_assert_nonnull (strstr (r.err, "no video_features_basic.csv is beside the log; pass --item-features FILE"));
+  run_clear (&r);
+
+  /* A side file with a video twice, and item features on a preset without items to join. */
+  r = run_dlen ("train", log, "--preset", "kuairand", "--item-features", dup_items, NULL);
+  g_assert_cmpint (r.status, ==, 3);
+  g_assert_nonnull (strstr (r.err, "dup-items.csv:3:1: video '7' appears twice"));
+  run_clear (&r);
+  r = run_dlen ("train", log, "--preset", "synthetic", "--item-features", items, NULL);
+  g_assert_cmpint (r.status, !=, 0);
+  g_assert_nonnull (strstr (r.err, "--item-features is supported with preset kuairand only"));
+  run_clear (&r);
+  g_unlink (lonely_log);
+  g_unlink (dup_items);
+  g_unlink (model);
+}
+
 static void
 test_kuairand (void)
 {
@@ -345,6 +409,7 @@ main (int argc, char **argv)
   g_test_add_func ("/dlen/cli/usage", test_usage);
   g_test_add_func ("/dlen/cli/bad-files", test_bad_files);
   g_test_add_func ("/dlen/cli/kuairand", test_kuairand);
+  g_test_add_func ("/dlen/cli/kuairand-item-features", test_kuairand_item_features);
   g_test_add_func ("/dlen/cli/synthetic", test_synthetic_generate_train);
   g_test_add_func ("/dlen/cli/kuairand-replay", test_kuairand_replay);
   rc = g_test_run ();
