@@ -467,9 +467,11 @@ cmd_eval (int argc, char **argv)
   g_autofree char *split = NULL;
   gboolean json = FALSE, all = FALSE;
   gint64 model_id = 0;
+  int threads = 1;
   const char *data_path = NULL;
   GOptionEntry entries[] = {
     { "model", 0, 0, G_OPTION_ARG_INT64, &model_id, "A model stored in the PROJECT (see 'dlen info PROJECT')", "ID" },
+    { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "Scoring threads (default 1)", "T" },
     { "split-date", 0, 0, G_OPTION_ARG_STRING, &split, "Evaluate rows from this day on (default: the model's test split)", "YYYYMMDD" },
     { "all", 0, 0, G_OPTION_ARG_NONE, &all, "Evaluate every row", NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print one JSON object on stdout", NULL },
@@ -494,9 +496,12 @@ cmd_eval (int argc, char **argv)
     return usage_error (ctx, "eval needs a MODEL file and a DATA file, or a PROJECT and --model ID");
   if (split && !dlen_parse_day (split, &split_day))
     return usage_error (ctx, "--split-date '%s' is not a date YYYYMMDD", split);
+  if (threads < 1 || threads > 256)
+    return usage_error (ctx, "--threads must be 1..256");
   model = resolve_model (argc, argv, model_id, &data_path, &error);
   if (!model)
     return fail (g_steal_pointer (&error));
+  dlen_model_set_threads (model, (uint32_t) threads);
   inherit_data_options (model, &data_opts);
   data = load_data (data_path, &data_opts, dlen_model_schema (model), FALSE, NULL, NULL, &error);
   if (!data)
@@ -549,11 +554,13 @@ cmd_predict (int argc, char **argv)
   g_autofree char *out_path = NULL;
   gint64 model_id = 0;
   gboolean no_csv = FALSE;
+  int threads = 1;
   const char *data_path = NULL;
   g_autoptr (DlenStore) store = NULL;
   g_autoptr (GArray) ids = NULL;
   GOptionEntry entries[] = {
     { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out_path, "Write the CSV here instead of stdout", "FILE" },
+    { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "Scoring threads (default 1; the predictions do not depend on it)", "T" },
     { "model", 0, 0, G_OPTION_ARG_INT64, &model_id, "A model stored in the PROJECT: its predictions are also cached there", "ID" },
     { "no-csv", 0, 0, G_OPTION_ARG_NONE, &no_csv, "Only cache the predictions in the project", NULL },
     { NULL }
@@ -581,9 +588,12 @@ cmd_predict (int argc, char **argv)
     return usage_error (ctx, "predict needs a MODEL file and a DATA file, or a PROJECT and --model ID");
   if (no_csv && !model_id)
     return usage_error (ctx, "--no-csv goes with --model ID");
+  if (threads < 1 || threads > 256)
+    return usage_error (ctx, "--threads must be 1..256");
   model = resolve_model (argc, argv, model_id, &data_path, &error);
   if (!model)
     return fail (g_steal_pointer (&error));
+  dlen_model_set_threads (model, (uint32_t) threads);
   inherit_data_options (model, &data_opts);
   data = load_data (data_path, &data_opts, dlen_model_schema (model), FALSE, &store, &ids, &error);
   if (!data)

@@ -227,6 +227,8 @@ dlen_training_run (DlenLoadedData *data, const DlenTrainingOptions *o, DlenTrain
       dlen_set_error_from_status (error, DLEN_STATUS_INVALID, "model");
       return NULL;
     }
+  /* Validation and test scoring run on the training's threads too. */
+  dlen_model_set_threads (model, o->params.threads);
   g_snprintf (day, sizeof day, "%d", r->split_day);
   dlen_model_set_meta (model, "preset", data->preset);
   dlen_model_set_meta (model, "split_date", day);

@@ -208,21 +208,11 @@ snapshot_free (Snapshot *s)
   free (s->emb);
 }
 
-/* Predictions for @rows into @out (layout of dlen_model_predict); workspace must be reserved. */
-static void
+/* Predictions for @rows into @out (layout of dlen_model_predict), on the model's threads. */
+static DlenStatus
 predict_rows (DlenModel *m, const DlenDataset *ds, const size_t *rows, size_t n, float *out)
 {
-  uint32_t w = m->schema.n_targets + 1;
-  for (size_t i = 0; i < n; i += EVAL_BATCH)
-    {
-      uint32_t B = (uint32_t) (n - i < EVAL_BATCH ? n - i : EVAL_BATCH);
-      size_t local[EVAL_BATCH];
-      for (uint32_t b = 0; b < B; b++)
-        local[b] = rows ? rows[i + b] : i + b;
-      _dlen_model_gather (m, ds, local, B, NULL);
-      _dlen_model_forward (m, B);
-      _dlen_model_outputs (m, B, out + i * w);
-    }
+  return _dlen_model_score (m, ds, rows, n, out);
 }
 
 static DlenStatus
@@ -246,9 +236,8 @@ metrics_of (DlenModel *m, const DlenDataset *ds, const size_t *rows, size_t n, D
       st = _dlen_fail (DLEN_STATUS_NOMEM, "cannot allocate evaluation buffers for %zu rows", n);
       goto out;
     }
-  if ((st = _dlen_model_reserve (m, EVAL_BATCH)) != DLEN_STATUS_OK)
+  if ((st = predict_rows (m, ds, rows, n, pred)) != DLEN_STATUS_OK)
     goto out;
-  predict_rows (m, ds, rows, n, pred);
   for (size_t i = 0; i < n; i++)
     gr[i] = groups[rows ? rows[i] : i];
   for (uint32_t t = 0; t < nt; t++)
@@ -323,10 +312,7 @@ dlen_model_predict (DlenModel *m, const DlenDataset *ds, const size_t *rows, siz
     return st;
   if (!rows)
     n = dlen_dataset_n_rows (ds);
-  if ((st = _dlen_model_reserve (m, EVAL_BATCH)) != DLEN_STATUS_OK)
-    return st;
-  predict_rows (m, ds, rows, n, out);
-  return DLEN_STATUS_OK;
+  return predict_rows (m, ds, rows, n, out);
 }
 
 static double
