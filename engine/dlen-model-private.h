@@ -9,6 +9,7 @@
 #define DLEN_MAX_TASKS (DLEN_MAX_TARGETS + 1)      /* targets + the emotion task */
 #define DLEN_MAX_GROUPS (DLEN_MAX_TASKS + 1)       /* task expert groups + the shared group */
 #define DLEN_MAX_CAND 64                           /* candidate experts of one gate */
+#define DLEN_SCORE_BATCH 256                       /* rows per scoring batch (dlen-score.c) */
 
 /* One named parameter tensor in the dense parameter vector. */
 typedef struct {

@@ -623,6 +623,14 @@ _dlen_model_reserve (DlenModel *m, uint32_t B)
 
 /* ---- Forward ------------------------------------------------------------------------------ */
 
+static inline uint32_t
+emb_row (const DlenModel *m, uint32_t f, uint64_t h, const uint64_t *mask)
+{
+  return (uint32_t) (m->emb_row0[f] + (mask[f] ? h & mask[f] : h % m->schema.cat[f].buckets));
+}
+
+#define GATHER_AHEAD 4   /* rows whose embeddings are prefetched before they are copied */
+
 void
 _dlen_model_gather_x (const DlenModel *m, const DlenDataset *ds, const size_t *idx, uint32_t B,
                       float *x, uint32_t *rows)
@@ -631,16 +639,38 @@ _dlen_model_gather_x (const DlenModel *m, const DlenDataset *ds, const size_t *i
   const uint64_t *cat = _dlen_dataset_cat (ds);
   const float *num = _dlen_dataset_num (ds);
   uint32_t d = m->config.emb_dim, nc = s->n_cat, nn = s->n_num;
+  uint64_t mask[DLEN_MAX_CAT_FIELDS];
+  /* A 64-bit division per field and row costs more than the rest of the gather; the usual
+   * power-of-two table sizes take a mask, which gives the same bucket. */
+  for (uint32_t f = 0; f < nc; f++)
+    mask[f] = (s->cat[f].buckets & (s->cat[f].buckets - 1)) == 0 ? s->cat[f].buckets - 1 : 0;
   for (uint32_t b = 0; b < B; b++)
     {
       size_t r = idx ? idx[b] : b;
-      float *xb = x + (size_t) b * m->d_in;
+      float *restrict xb = x + (size_t) b * m->d_in;
+      /* The tables are larger than the caches and the rows random: ask for a later row's
+       * embeddings now so that their misses overlap this row's copies. */
+      if (b + GATHER_AHEAD < B)
+        {
+          size_t ra = idx ? idx[b + GATHER_AHEAD] : b + GATHER_AHEAD;
+          for (uint32_t f = 0; f < nc; f++)
+            __builtin_prefetch (m->emb + (size_t) emb_row (m, f, cat[ra * nc + f], mask) * d);
+        }
       for (uint32_t f = 0; f < nc; f++)
         {
-          uint32_t row = (uint32_t) (m->emb_row0[f] + cat[r * nc + f] % s->cat[f].buckets);
+          uint32_t row = emb_row (m, f, cat[r * nc + f], mask);
+          const float *restrict e = m->emb + (size_t) row * d;
           if (rows)
             rows[b * nc + f] = row;
-          memcpy (xb + f * d, m->emb + (size_t) row * d, d * sizeof (float));
+          /* Constant sizes for the usual widths, so that the copy is inlined, not a call. */
+          if (d == 16)
+            memcpy (xb + f * 16, e, 16 * sizeof (float));
+          else if (d == 8)
+            memcpy (xb + f * 8, e, 8 * sizeof (float));
+          else if (d == 32)
+            memcpy (xb + f * 32, e, 32 * sizeof (float));
+          else
+            memcpy (xb + f * d, e, d * sizeof (float));
         }
       for (uint32_t j = 0; j < nn; j++)
         {

@@ -10,11 +10,11 @@
 #include "dlen-model-private.h"
 #include "dlen-private.h"
 
-/* Rows per batch. A row's prediction depends only on its own inputs and the fixed batch
- * partition of the rows (never on which thread scores a batch), so every thread count gives
- * the same bits. Small enough that a batch's activations stay in a core's L2 and two threads
+/* Rows per batch (DLEN_SCORE_BATCH in dlen-model-private.h). A row's prediction depends only
+ * on its own inputs and the fixed batch partition of the rows (never on which thread scores a
+ * batch), so every thread count gives the same bits. Small enough that a batch's activations stay in a core's L2 and two threads
  * end the last batches close together; large enough to keep the GEMMs efficient. */
-#define SCORE_BATCH 512
+#define SCORE_BATCH DLEN_SCORE_BATCH
 
 #define MAX_LEVEL_EXPERTS (DLEN_MAX_CAND * 4)
 
@@ -238,12 +238,14 @@ scorer_reserve (DlenModel *m, uint32_t n)
 /* The arithmetic below is that of _dlen_model_forward, operation for operation, so that the
  * predictions equal the training code's forward pass bit for bit. */
 
+/* Branch-free, so that it vectorises; the AVX2 clone has no FMA, so it rounds as the default. */
+__attribute__ ((target_clones ("avx2", "default")))
 static void
-bias_act (float *o, uint32_t ld, uint32_t B, const float *bias, uint32_t n, uint32_t n_relu)
+bias_act (float *o, uint32_t ld, uint32_t B, const float *restrict bias, uint32_t n, uint32_t n_relu)
 {
   for (uint32_t b = 0; b < B; b++)
     {
-      float *r = o + (size_t) b * ld;
+      float *restrict r = o + (size_t) b * ld;
       for (uint32_t j = 0; j < n_relu; j++)
         {
           float z = r[j] + bias[j];
@@ -263,13 +265,30 @@ dense (const float *p, const DlenMlp *mlp, uint32_t i, View in, View out, uint32
   bias_act (out.p, out.ld, B, p + mlp->b[i], dout, relu ? dout : 0);
 }
 
+/* o = sum over j of w[j] e[j] (the candidates' rows), in the order of gate_forward. The first
+ * term needs no zeroed start: experts end in a ReLU and w >= 0, so 0 + w e[0] is w e[0]. */
+__attribute__ ((target_clones ("avx2", "default")))
+static void
+mix_row (float *restrict o, const float *const *e, const float *w, uint32_t n, uint32_t h)
+{
+  for (uint32_t k = 0; k < h; k++)
+    o[k] = w[0] * e[0][k];
+  for (uint32_t j = 1; j < n; j++)
+    {
+      const float *restrict ej = e[j];
+      float wj = w[j];
+      for (uint32_t k = 0; k < h; k++)
+        o[k] += wj * ej[k];
+    }
+}
+
 /* Softmax of the gate's logits (bias added) and the mixture of its candidates' outputs. */
 static void
 gate_mix (const DlenGate *gt, View logit, View out, View *const *act_of, const uint32_t *last,
           uint32_t B, uint32_t h)
 {
   uint32_t n = gt->n;
-  const float *eo[DLEN_MAX_CAND];
+  const float *eo[DLEN_MAX_CAND], *row[DLEN_MAX_CAND];
   uint32_t ld[DLEN_MAX_CAND];
   for (uint32_t j = 0; j < n; j++)
     {
@@ -279,7 +298,6 @@ gate_mix (const DlenGate *gt, View logit, View out, View *const *act_of, const u
   for (uint32_t b = 0; b < B; b++)
     {
       float *pr = logit.p + (size_t) b * logit.ld, mx = -INFINITY, sum = 0.0f;
-      float *o = out.p + (size_t) b * out.ld;
       for (uint32_t j = 0; j < n; j++)
         if (pr[j] > mx)
           mx = pr[j];
@@ -289,15 +307,11 @@ gate_mix (const DlenGate *gt, View logit, View out, View *const *act_of, const u
           sum += pr[j];
         }
       for (uint32_t j = 0; j < n; j++)
-        pr[j] /= sum;
-      memset (o, 0, h * sizeof (float));
-      for (uint32_t j = 0; j < n; j++)
         {
-          const float *e = eo[j] + (size_t) b * ld[j];
-          float w = pr[j];
-          for (uint32_t k = 0; k < h; k++)
-            o[k] += w * e[k];
+          pr[j] /= sum;
+          row[j] = eo[j] + (size_t) b * ld[j];
         }
+      mix_row (out.p + (size_t) b * out.ld, row, pr, n, h);
     }
 }
 
