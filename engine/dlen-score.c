@@ -435,7 +435,8 @@ _dlen_model_score (DlenModel *m, const DlenDataset *ds, const size_t *rows, size
    * round differently: one thread each, whatever the count. The setting is process-wide, so it
    * is restored when the workers are done. */
   blas_threads = openblas_get_num_threads ();
-  openblas_set_num_threads (1);
+  if (blas_threads != 1)
+    openblas_set_num_threads (1);
   for (uint32_t i = 1; i < threads; i++)
     if (pthread_create (&tid[started + 1], NULL, score_worker, &workers[i]) == 0)
       started++;
@@ -444,7 +445,8 @@ _dlen_model_score (DlenModel *m, const DlenDataset *ds, const size_t *rows, size
   score_worker (&workers[0]);
   for (uint32_t i = 1; i <= started; i++)
     pthread_join (tid[i], NULL);
-  openblas_set_num_threads (blas_threads);
+  if (blas_threads != 1)
+    openblas_set_num_threads (blas_threads);
   return DLEN_STATUS_OK;
 }
 
