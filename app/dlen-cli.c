@@ -493,9 +493,11 @@ cmd_eval (int argc, char **argv)
   g_autofree char *split = NULL;
   gboolean json = FALSE, all = FALSE;
   gint64 model_id = 0, eval_rows = 0;
+  int threads = 1;
   const char *data_path = NULL;
   GOptionEntry entries[] = {
     { "model", 0, 0, G_OPTION_ARG_INT64, &model_id, "A model stored in the PROJECT (see 'dlen info PROJECT')", "ID" },
+    { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "Scoring threads (default 1)", "T" },
     { "split-date", 0, 0, G_OPTION_ARG_STRING, &split, "Evaluate rows from this day on (default: the model's test split)", "YYYYMMDD" },
     { "all", 0, 0, G_OPTION_ARG_NONE, &all, "Evaluate every row", NULL },
     { "eval-rows", 0, 0, G_OPTION_ARG_INT64, &eval_rows, "Metrics on at most N evenly spread rows (default 0: all)", "N" },
@@ -523,9 +525,12 @@ cmd_eval (int argc, char **argv)
     return usage_error (ctx, "--split-date '%s' is not a date YYYYMMDD", split);
   if (eval_rows < 0)
     return usage_error (ctx, "--eval-rows must be >= 0");
+  if (threads < 1 || threads > 256)
+    return usage_error (ctx, "--threads must be 1..256");
   model = resolve_model (argc, argv, model_id, &data_path, &error);
   if (!model)
     return fail (g_steal_pointer (&error));
+  dlen_model_set_threads (model, (uint32_t) threads);
   inherit_data_options (model, &data_opts);
   data = load_rows (data_path, &data_opts, dlen_model_schema (model), FALSE, &store, &error);
   if (!data)
@@ -601,9 +606,11 @@ cmd_predict (int argc, char **argv)
   g_autofree char *out_path = NULL;
   gint64 model_id = 0;
   gboolean no_csv = FALSE;
+  int threads = 1;
   const char *data_path = NULL;
   GOptionEntry entries[] = {
     { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out_path, "Write the CSV here instead of stdout", "FILE" },
+    { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "Scoring threads (default 1; the predictions do not depend on it)", "T" },
     { "model", 0, 0, G_OPTION_ARG_INT64, &model_id, "A model stored in the PROJECT: its predictions are also cached there", "ID" },
     { "no-csv", 0, 0, G_OPTION_ARG_NONE, &no_csv, "Only cache the predictions in the project", NULL },
     { NULL }
@@ -633,9 +640,12 @@ cmd_predict (int argc, char **argv)
     return usage_error (ctx, "predict needs a MODEL file and a DATA file, or a PROJECT and --model ID");
   if (no_csv && !model_id)
     return usage_error (ctx, "--no-csv goes with --model ID");
+  if (threads < 1 || threads > 256)
+    return usage_error (ctx, "--threads must be 1..256");
   model = resolve_model (argc, argv, model_id, &data_path, &error);
   if (!model)
     return fail (g_steal_pointer (&error));
+  dlen_model_set_threads (model, (uint32_t) threads);
   inherit_data_options (model, &data_opts);
   s = dlen_model_schema (model);
   w = s->n_targets + 1;

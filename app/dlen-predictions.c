@@ -93,5 +93,7 @@ dlen_cache_predictions (const char *project_path, gint64 model_id, DlenPredictio
   model = dlen_store_load_model (store, model_id, error);
   if (!model)
     return FALSE;
+  /* Every core: the predictions do not depend on the number of scoring threads. */
+  dlen_model_set_threads (model, MIN (g_get_num_processors (), 8));
   return dlen_predict_project (store, model, model_id, NULL, NULL, progress, user_data, cancellable, error);
 }

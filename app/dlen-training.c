@@ -194,6 +194,8 @@ dlen_training_run (DlenRows *rows, const DlenTrainingOptions *o, DlenTrainingRes
       dlen_set_error_from_status (error, DLEN_STATUS_INVALID, "model");
       return NULL;
     }
+  /* Validation and test scoring run on the training's threads too. */
+  dlen_model_set_threads (model, o->params.threads);
   g_snprintf (day, sizeof day, "%d", r->split_day);
   dlen_model_set_meta (model, "preset", rows->preset);
   dlen_model_set_meta (model, "split_date", day);

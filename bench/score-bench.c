@@ -1,12 +1,13 @@
 /* score-bench.c: times dlen_model_predict over every row of a log for bench/speed.sh (the
  * engine's side of the scoring comparison against bench/peer/dlen_twin.py).
  *
- * Usage: score-bench MODEL DATA [--threads T] [--reps N] [--user-features CSV]
+ * Usage: score-bench MODEL DATA [--threads T] [--reps N] [--user-features CSV] [--dump FILE]
  * Loads MODEL (a file saved by `dlen train --out`), loads DATA through the same loader and preset
  * as the CLI (the model's schema fixes fields and table sizes), then predicts all rows N times
- * (after one untimed pass) and prints one JSON line: rows, the best and median rows/s. Only
- * dlen_model_predict is timed: gathering the embeddings, the forward pass (batches of 2048 rows)
- * and the heads' probabilities. */
+ * (after one untimed pass) on T scoring threads (dlen_model_set_threads; OpenBLAS at one thread
+ * each) and prints one JSON line: rows, the best and median rows/s. Only dlen_model_predict is
+ * timed: gathering the embeddings, the forward pass and the heads' probabilities. --dump writes
+ * the predictions' raw floats, to compare builds or thread counts with cmp. */
 #include "config.h"
 
 #include <cblas.h>
@@ -36,11 +37,12 @@ int
 main (int argc, char **argv)
 {
   int threads = 1, reps = 5;
-  char *user_features = NULL;
+  char *user_features = NULL, *dump = NULL;
   GOptionEntry entries[] = {
-    { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "OpenBLAS threads (default 1)", "T" },
+    { "threads", 't', 0, G_OPTION_ARG_INT, &threads, "Scoring threads (default 1)", "T" },
     { "reps", 'r', 0, G_OPTION_ARG_INT, &reps, "Timed passes over the log (default 5)", "N" },
     { "user-features", 0, 0, G_OPTION_ARG_FILENAME, &user_features, "Side features to join (default: beside the log)", "CSV" },
+    { "dump", 0, 0, G_OPTION_ARG_FILENAME, &dump, "Write the predictions as raw floats", "FILE" },
     { NULL }
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("MODEL DATA - time dlen_model_predict over a log");
@@ -76,7 +78,8 @@ main (int argc, char **argv)
   n = dlen_dataset_n_rows (data->dataset);
   out = g_new (float, n * (dlen_model_schema (model)->n_targets + 1));
   secs = g_new (double, reps);
-  openblas_set_num_threads (threads);
+  openblas_set_num_threads (1);
+  dlen_model_set_threads (model, (uint32_t) threads);
 
   /* One untimed pass sizes the workspace and warms the caches, as a served model would be. */
   if (dlen_model_predict (model, data->dataset, NULL, n, out) != DLEN_STATUS_OK)
@@ -89,6 +92,16 @@ main (int argc, char **argv)
       double t0 = now_seconds ();
       dlen_model_predict (model, data->dataset, NULL, n, out);
       secs[r] = now_seconds () - t0;
+    }
+  if (dump)
+    {
+      FILE *fp = fopen (dump, "wb");
+      size_t cnt = n * (dlen_model_schema (model)->n_targets + 1);
+      if (!fp || fwrite (out, sizeof (float), cnt, fp) != cnt || fclose (fp) != 0)
+        {
+          g_printerr ("score-bench: cannot write %s\n", dump);
+          return 1;
+        }
     }
   qsort (secs, (size_t) reps, sizeof *secs, cmp_double);
   printf ("{\"arch\": \"%s\", \"threads\": %d, \"rows\": %zu, \"reps\": %d, \"rows_per_second\": %.1f, "

@@ -10,8 +10,9 @@
  * at least MS ms, default 10, taken in turn across the calls), and
  *   limit samples/s = B / (sum over the step's GEMMs of their measured seconds)
  * i.e. the rate if a step were nothing but its GEMMs at the rates this BLAS reaches for those
- * shapes. The same for scoring (forward GEMMs only, batches of S rows). Prints a table on stderr
- * and one JSON line on stdout. */
+ * shapes. The same for scoring as engine/dlen-score.c calls them (forward GEMMs only, batches of
+ * S rows, default the engine's DLEN_SCORE_BATCH; one GEMM for all level-0 first layers and
+ * gates). Prints a table on stderr and one JSON line on stdout. */
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,6 +98,35 @@ list_gemms (const DlenModel *m, int B, int backward, GemmList *l)
     }
   for (uint32_t t = 0; t < m->n_tasks; t++)
     add_mlp (l, &m->towers[t], B, backward, "tower");
+}
+
+/* The calls of engine/dlen-score.c: level 0's first layers and gates fused into one product,
+ * the rest as in the forward pass. */
+static void
+list_score_gemms (const DlenModel *m, int S, GemmList *l)
+{
+  const DlenLevel *l0 = &m->levels[0];
+  int fused = 0;
+  memset (l, 0, sizeof *l);
+  for (uint32_t e = 0; e < l0->n_experts; e++)
+    fused += (int) l0->experts[e].dims[1];
+  for (uint32_t t = 0; t < l0->n_gates; t++)
+    if (l0->gates[t].n > 1)
+      fused += (int) l0->gates[t].n;
+  add (l, 0, 0, S, fused, (int) m->d_in, 0.0f, "fused");
+  for (uint32_t e = 0; e < l0->n_experts; e++)
+    for (uint32_t i = 1; i < l0->experts[e].n; i++)
+      add (l, 0, 0, S, (int) l0->experts[e].dims[i + 1], (int) l0->experts[e].dims[i], 0.0f, "expert");
+  for (uint32_t lv = 1; lv < m->n_levels; lv++)
+    {
+      const DlenLevel *level = &m->levels[lv];
+      for (uint32_t e = 0; e < level->n_experts; e++)
+        add_mlp (l, &level->experts[e], S, 0, "expert");
+      for (uint32_t t = 0; t < level->n_gates; t++)
+        add_gate (l, &level->gates[t], S, 0);
+    }
+  for (uint32_t t = 0; t < m->n_tasks; t++)
+    add_mlp (l, &m->towers[t], S, 0, "tower");
 }
 
 static double
@@ -219,7 +249,7 @@ int
 main (int argc, char **argv)
 {
   const char *path = NULL;
-  int B = 128, S = 2048, threads = 1, bad = 0;
+  int B = 128, S = DLEN_SCORE_BATCH, threads = 1, bad = 0;
   double min_ms = 10, train_fps, score_fps, train_limit, score_limit, peak;
   DlenModel *model = NULL;
   GemmList *l = malloc (sizeof *l);
@@ -255,7 +285,7 @@ main (int argc, char **argv)
 
   list_gemms (model, B, 1, l);
   train_limit = report ("training step GEMMs", l, B, min_ms * 1e-3, &train_fps);
-  list_gemms (model, S, 0, l);
+  list_score_gemms (model, S, l);
   score_limit = report ("scoring GEMMs", l, S, min_ms * 1e-3, &score_fps);
   time_all (&big, 1, min_ms * 1e-3);
   peak = 2.0 * 1024 * 1024 * 1024 / big.secs * 1e-9;

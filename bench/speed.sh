@@ -9,7 +9,8 @@
 # side goes first:
 #   engine  `dlen train LOG --arch ARCH --epochs 1 --valid-fraction 0 --threads T --json --out M`
 #           -> samples_per_second (optimisation steps only); `score-bench M LOG --threads T`
-#           -> rows/s of dlen_model_predict over every row (best of 5 passes after a warm-up);
+#           -> rows/s of dlen_model_predict on T scoring threads over every row (best of 5
+#           passes after a warm-up);
 #   twin    `bench/peer/dlen_twin.py LOG --arch ARCH --threads T --json` -> the same two numbers,
 #           same definitions (see its docstring), for each variant: "plain" (one module per
 #           expert, gate and tower, like the engine) and "fused" (--fused: one GEMM for all

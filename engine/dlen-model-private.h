@@ -9,6 +9,7 @@
 #define DLEN_MAX_TASKS (DLEN_MAX_TARGETS + 1)      /* targets + the emotion task */
 #define DLEN_MAX_GROUPS (DLEN_MAX_TASKS + 1)       /* task expert groups + the shared group */
 #define DLEN_MAX_CAND 64                           /* candidate experts of one gate */
+#define DLEN_SCORE_BATCH 256                       /* rows per scoring batch (dlen-score.c) */
 
 /* One named parameter tensor in the dense parameter vector. */
 typedef struct {
@@ -49,6 +50,8 @@ typedef struct {
   DlenGate gates[DLEN_MAX_GROUPS];
 } DlenLevel;
 
+typedef struct DlenScorer DlenScorer;
+
 struct DlenModel {
   DlenSchema schema;
   DlenModelConfig config;
@@ -81,6 +84,11 @@ struct DlenModel {
   uint32_t n_meta;
   char *meta_key[32], *meta_value[32];
 
+  /* Scoring threads (dlen_model_set_threads) and the scorer: packed weights and per-thread
+   * workspaces, made on first use (dlen-score.c). */
+  uint32_t threads;
+  DlenScorer *scorer;
+
   /* Workspace for up to ws_batch rows. */
   uint32_t ws_batch;
   float *ws;                         /* one block holding every buffer below and above */
@@ -104,6 +112,10 @@ DlenStatus _dlen_model_reserve (DlenModel *model, uint32_t batch);
  * them) for dataset rows @idx[0..B). */
 void _dlen_model_gather (DlenModel *model, const DlenDataset *ds, const size_t *idx, uint32_t B,
                          const uint8_t *labels_keep);
+/* The input part of the above: embeddings and standardised numbers of rows @idx[0..B) (NULL:
+ * rows 0..B) into @x [B x d_in], and when @rows is not NULL their embedding rows [B x n_cat]. */
+void _dlen_model_gather_x (const DlenModel *model, const DlenDataset *ds, const size_t *idx,
+                           uint32_t B, float *x, uint32_t *rows);
 void _dlen_model_forward (DlenModel *model, uint32_t B);
 /* Loss of the batch (per-task masked means, weighted) and, when @backward, all gradients in
  * model->g and the sparse embedding gradient list. Returns the total loss; *n_used gets the
@@ -112,6 +124,15 @@ double _dlen_model_loss_backward (DlenModel *model, uint32_t B, int backward, ui
                                   double *task_loss);
 /* Predictions of the current forward pass in the layout of dlen_model_predict. */
 void _dlen_model_outputs (DlenModel *model, uint32_t B, float *out);
+/* The same from the towers' outputs @tower_out[t] ([B x outputs of task t], dense rows). */
+void _dlen_model_heads (const DlenModel *model, const float *const *tower_out, uint32_t B,
+                        float *out);
+
+/* Scoring (dlen-score.c): predictions for @rows (NULL: 0..n) into @out, in fixed batches spread
+ * over model->threads threads, each with its own workspace. Needs no training workspace. */
+DlenStatus _dlen_model_score (DlenModel *model, const DlenDataset *ds, const size_t *rows, size_t n,
+                              float *out);
+void _dlen_scorer_free (DlenScorer *scorer);
 
 const uint64_t *_dlen_dataset_cat (const DlenDataset *ds);
 const float *_dlen_dataset_num (const DlenDataset *ds);

@@ -287,6 +287,7 @@ _dlen_model_alloc (const DlenSchema *schema, const DlenModelConfig *config)
     goto nomem;
   m->schema = *schema;
   m->config = *config;
+  m->threads = 1;
   if (c->arch == DLEN_ARCH_SHARED_BOTTOM)
     m->config.shared_experts = 1;
   if (c->arch == DLEN_ARCH_SHARED_BOTTOM || c->arch == DLEN_ARCH_MMOE)
@@ -460,6 +461,7 @@ dlen_model_free (DlenModel *m)
   free (m->emb_v);
   free (m->slot);
   free (m->ws);
+  _dlen_scorer_free (m->scorer);
   for (uint32_t i = 0; i < m->n_meta; i++)
     {
       free (m->meta_key[i]);
@@ -621,24 +623,54 @@ _dlen_model_reserve (DlenModel *m, uint32_t B)
 
 /* ---- Forward ------------------------------------------------------------------------------ */
 
+static inline uint32_t
+emb_row (const DlenModel *m, uint32_t f, uint64_t h, const uint64_t *mask)
+{
+  return (uint32_t) (m->emb_row0[f] + (mask[f] ? h & mask[f] : h % m->schema.cat[f].buckets));
+}
+
+#define GATHER_AHEAD 4   /* rows whose embeddings are prefetched before they are copied */
+
 void
-_dlen_model_gather (DlenModel *m, const DlenDataset *ds, const size_t *idx, uint32_t B,
-                    const uint8_t *keep)
+_dlen_model_gather_x (const DlenModel *m, const DlenDataset *ds, const size_t *idx, uint32_t B,
+                      float *x, uint32_t *rows)
 {
   const DlenSchema *s = &m->schema;
   const uint64_t *cat = _dlen_dataset_cat (ds);
   const float *num = _dlen_dataset_num (ds);
-  const float *labels = dlen_dataset_labels (ds);
-  uint32_t d = m->config.emb_dim, nc = s->n_cat, nn = s->n_num, nt = s->n_targets;
+  uint32_t d = m->config.emb_dim, nc = s->n_cat, nn = s->n_num;
+  uint64_t mask[DLEN_MAX_CAT_FIELDS];
+  /* A 64-bit division per field and row costs more than the rest of the gather; the usual
+   * power-of-two table sizes take a mask, which gives the same bucket. */
+  for (uint32_t f = 0; f < nc; f++)
+    mask[f] = (s->cat[f].buckets & (s->cat[f].buckets - 1)) == 0 ? s->cat[f].buckets - 1 : 0;
   for (uint32_t b = 0; b < B; b++)
     {
       size_t r = idx ? idx[b] : b;
-      float *xb = m->x + (size_t) b * m->d_in;
+      float *restrict xb = x + (size_t) b * m->d_in;
+      /* The tables are larger than the caches and the rows random: ask for a later row's
+       * embeddings now so that their misses overlap this row's copies. */
+      if (b + GATHER_AHEAD < B)
+        {
+          size_t ra = idx ? idx[b + GATHER_AHEAD] : b + GATHER_AHEAD;
+          for (uint32_t f = 0; f < nc; f++)
+            __builtin_prefetch (m->emb + (size_t) emb_row (m, f, cat[ra * nc + f], mask) * d);
+        }
       for (uint32_t f = 0; f < nc; f++)
         {
-          uint32_t row = (uint32_t) (m->emb_row0[f] + cat[r * nc + f] % s->cat[f].buckets);
-          m->rows[b * nc + f] = row;
-          memcpy (xb + f * d, m->emb + (size_t) row * d, d * sizeof (float));
+          uint32_t row = emb_row (m, f, cat[r * nc + f], mask);
+          const float *restrict e = m->emb + (size_t) row * d;
+          if (rows)
+            rows[b * nc + f] = row;
+          /* Constant sizes for the usual widths, so that the copy is inlined, not a call. */
+          if (d == 16)
+            memcpy (xb + f * 16, e, 16 * sizeof (float));
+          else if (d == 8)
+            memcpy (xb + f * 8, e, 8 * sizeof (float));
+          else if (d == 32)
+            memcpy (xb + f * 32, e, 32 * sizeof (float));
+          else
+            memcpy (xb + f * d, e, d * sizeof (float));
         }
       for (uint32_t j = 0; j < nn; j++)
         {
@@ -652,16 +684,29 @@ _dlen_model_gather (DlenModel *m, const DlenDataset *ds, const size_t *idx, uint
               xb[nc * d + j] = (v - m->norm_mean[j]) / m->norm_std[j];
             }
         }
-      if (keep)
-        {
-          float *yb = m->y + (size_t) b * nt;
-          memcpy (yb, labels + r * nt, nt * sizeof (float));
-          if (!keep[b])
-            for (uint32_t t = 0; t < nt; t++)
-              if (s->targets[t].weak_source)
-                yb[t] = NAN;
-          m->weak[b] = (int8_t) _dlen_weak_label (s, yb);
-        }
+    }
+}
+
+void
+_dlen_model_gather (DlenModel *m, const DlenDataset *ds, const size_t *idx, uint32_t B,
+                    const uint8_t *keep)
+{
+  const DlenSchema *s = &m->schema;
+  const float *labels = dlen_dataset_labels (ds);
+  uint32_t nt = s->n_targets;
+  _dlen_model_gather_x (m, ds, idx, B, m->x, m->rows);
+  if (!keep)
+    return;
+  for (uint32_t b = 0; b < B; b++)
+    {
+      size_t r = idx ? idx[b] : b;
+      float *yb = m->y + (size_t) b * nt;
+      memcpy (yb, labels + r * nt, nt * sizeof (float));
+      if (!keep[b])
+        for (uint32_t t = 0; t < nt; t++)
+          if (s->targets[t].weak_source)
+            yb[t] = NAN;
+      m->weak[b] = (int8_t) _dlen_weak_label (s, yb);
     }
 }
 
@@ -987,36 +1032,57 @@ _dlen_model_loss_backward (DlenModel *m, uint32_t B, int backward, uint32_t *n_u
 }
 
 void
-_dlen_model_outputs (DlenModel *m, uint32_t B, float *out)
+_dlen_model_heads (const DlenModel *m, const float *const *tower_out, uint32_t B, float *out)
 {
   const DlenSchema *s = &m->schema;
   uint32_t nt = s->n_targets, w = nt + 1;
   int et = m->emotion_task;
-  const float *le = et >= 0 ? m->towers[et].act[m->towers[et].n] : NULL;
-  for (uint32_t t = 0; t < nt; t++)
+  const float *le = et >= 0 ? tower_out[et] : NULL;
+  for (uint32_t b = 0; b < B; b++)
     {
-      const DlenMlp *tw = &m->towers[t];
-      const float *o = tw->act[tw->n];
-      for (uint32_t b = 0; b < B; b++)
+      float *ob = out + (size_t) b * w;
+      double lpe = 0, lqe = 0, pe = 0;
+      /* The emotion's terms are shared by every target of the row: computed once (the same
+       * values _dlen_head_binary_prob would compute per target). */
+      if (le)
         {
+          lpe = _dlen_log_sigmoid (le[b]);
+          lqe = _dlen_log_sigmoid (-le[b]);
+          pe = sigmoid (le[b]);
+        }
+      for (uint32_t t = 0; t < nt; t++)
+        {
+          const float *o = tower_out[t];
           double val;
           if (s->targets[t].kind == DLEN_TARGET_BINARY)
             {
               if (le)
-                val = _dlen_head_binary_prob (s->targets[t].polarity, o[b * 2], o[b * 2 + 1], le[b]);
+                {
+                  double aa, ab;
+                  head_args (s->targets[t].polarity, o[b * 2], o[b * 2 + 1], &aa, &ab);
+                  val = exp (lse2 (lpe + _dlen_log_sigmoid (aa), lqe + _dlen_log_sigmoid (ab)));
+                }
               else
                 val = sigmoid (o[b]);
             }
           else
             {
-              double lg = le ? o[b * 2] - (1.0 - sigmoid (le[b])) * _dlen_softplus (o[b * 2 + 1]) : o[b];
+              double lg = le ? o[b * 2] - (1.0 - pe) * _dlen_softplus (o[b * 2 + 1]) : o[b];
               val = expm1 (lg);
               if (val < 0)
                 val = 0;
             }
-          out[(size_t) b * w + t] = (float) val;
+          ob[t] = (float) val;
         }
+      ob[nt] = le ? (float) pe : NAN;
     }
-  for (uint32_t b = 0; b < B; b++)
-    out[(size_t) b * w + nt] = le ? (float) sigmoid (le[b]) : NAN;
+}
+
+void
+_dlen_model_outputs (DlenModel *m, uint32_t B, float *out)
+{
+  const float *tower_out[DLEN_MAX_TASKS];
+  for (uint32_t t = 0; t < m->n_tasks; t++)
+    tower_out[t] = m->towers[t].act[m->towers[t].n];
+  _dlen_model_heads (m, tower_out, B, out);
 }

@@ -13,7 +13,6 @@
 #include "dlen-model-private.h"
 #include "dlen-private.h"
 
-#define EVAL_BATCH 2048
 
 DlenTrainParams
 dlen_train_params_default (void)
@@ -214,21 +213,11 @@ snapshot_free (Snapshot *s)
   free (s->emb);
 }
 
-/* Predictions for @rows into @out (layout of dlen_model_predict); workspace must be reserved. */
-static void
+/* Predictions for @rows into @out (layout of dlen_model_predict), on the model's threads. */
+static DlenStatus
 predict_rows (DlenModel *m, const DlenDataset *ds, const size_t *rows, size_t n, float *out)
 {
-  uint32_t w = m->schema.n_targets + 1;
-  for (size_t i = 0; i < n; i += EVAL_BATCH)
-    {
-      uint32_t B = (uint32_t) (n - i < EVAL_BATCH ? n - i : EVAL_BATCH);
-      size_t local[EVAL_BATCH];
-      for (uint32_t b = 0; b < B; b++)
-        local[b] = rows ? rows[i + b] : i + b;
-      _dlen_model_gather (m, ds, local, B, NULL);
-      _dlen_model_forward (m, B);
-      _dlen_model_outputs (m, B, out + i * w);
-    }
+  return _dlen_model_score (m, ds, rows, n, out);
 }
 
 /* ---- Evaluation: predictions of (a spread sample of) a part's rows, then metrics ---------- */
@@ -328,7 +317,11 @@ acc_add (EvalAcc *a, DlenModel *m, const DlenDataset *ds, const size_t *rows, si
       free (take);
       return k ? st : DLEN_STATUS_OK;
     }
-  predict_rows (m, ds, take, k, a->pred + a->n * a->w);
+  if ((st = predict_rows (m, ds, take, k, a->pred + a->n * a->w)) != DLEN_STATUS_OK)
+    {
+      free (take);
+      return st;
+    }
   for (size_t i = 0; i < k; i++)
     {
       size_t r = take[i], j = a->n + i;
@@ -412,8 +405,6 @@ dlen_model_evaluate (DlenModel *m, const DlenDataset *ds, const size_t *rows, si
     return st;
   if (!rows)
     n = dlen_dataset_n_rows (ds);
-  if ((st = _dlen_model_reserve (m, EVAL_BATCH)) != DLEN_STATUS_OK)
-    return st;
   acc_init (&a, m, n, 0);
   if ((st = acc_add (&a, m, ds, rows, n)) == DLEN_STATUS_OK)
     st = acc_metrics (&a, m, mt);
@@ -431,10 +422,7 @@ dlen_model_predict (DlenModel *m, const DlenDataset *ds, const size_t *rows, siz
     return st;
   if (!rows)
     n = dlen_dataset_n_rows (ds);
-  if ((st = _dlen_model_reserve (m, EVAL_BATCH)) != DLEN_STATUS_OK)
-    return st;
-  predict_rows (m, ds, rows, n, out);
-  return DLEN_STATUS_OK;
+  return predict_rows (m, ds, rows, n, out);
 }
 
 static double
@@ -509,8 +497,7 @@ dlen_model_evaluate_source (DlenModel *m, const DlenSource *src, DlenPart part, 
   if (!m || !mt)
     return _dlen_fail (DLEN_STATUS_INVALID, "model or metrics is NULL");
   acc_init (&a, m, n_part_rows, max_rows);
-  if ((st = reader_init (&r, src, &m->schema)) == DLEN_STATUS_OK
-      && (st = _dlen_model_reserve (m, EVAL_BATCH)) == DLEN_STATUS_OK)
+  if ((st = reader_init (&r, src, &m->schema)) == DLEN_STATUS_OK)
     {
       for (size_t c = 0; c < src->n_chunks && st == DLEN_STATUS_OK; c++)
         {
@@ -582,7 +569,8 @@ dlen_model_train_source (DlenModel *m, const DlenSource *src, const DlenTrainPar
     return st;
   B = tp->batch_size;
   set_threads (tp->threads);
-  if ((st = _dlen_model_reserve (m, B > EVAL_BATCH ? B : EVAL_BATCH)) != DLEN_STATUS_OK)
+  /* Evaluation scores with workspaces of its own (dlen-score.c): this one is for the steps. */
+  if ((st = _dlen_model_reserve (m, B)) != DLEN_STATUS_OK)
     return st;
   mxcsr = enter_flush_to_zero ();
   if ((st = reader_init (&r, src, &m->schema)) != DLEN_STATUS_OK)

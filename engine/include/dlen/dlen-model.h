@@ -244,6 +244,15 @@ typedef struct {
 DlenStatus dlen_model_evaluate (DlenModel *model, const DlenDataset *dataset,
                                 const size_t *rows, size_t n_rows, DlenMetrics *metrics);
 
+/* Threads that dlen_model_predict and dlen_model_evaluate score on (1..256, default 1): the
+ * rows are scored in fixed batches by that many threads (the calling one included), each
+ * running OpenBLAS at one thread. openblas_set_num_threads is process-wide: it is set to 1
+ * during the call and restored after, so no other thread of the process should use OpenBLAS
+ * meanwhile. The predictions are the same bits whatever the thread count. Training takes its
+ * threads from DlenTrainParams; this setting is not saved with the model. */
+DlenStatus dlen_model_set_threads (DlenModel *model, uint32_t threads);
+uint32_t dlen_model_get_threads (const DlenModel *model);
+
 /* Predictions for @rows (NULL: all rows in order). @out is [n_rows x (n_targets + 1)]:
  * each binary target's probability, each duration target's expected seconds, and last p_e
  * (NaN for models without an emotion). */
