@@ -68,6 +68,7 @@ static DlenStatus
 store_read (const DlenSource *src, size_t c, DlenDataset *out, uint8_t *parts)
 {
   DlenRows *r = src->user_data;
+  size_t first = dlen_dataset_n_rows (out);
   const int32_t *days;
   const int64_t *times;
   g_clear_error (&r->read_error);
@@ -75,8 +76,8 @@ store_read (const DlenSource *src, size_t c, DlenDataset *out, uint8_t *parts)
     return g_error_matches (r->read_error, G_IO_ERROR, G_IO_ERROR_CANCELLED) ? DLEN_STATUS_CANCELLED : DLEN_STATUS_IO;
   days = dlen_dataset_days (out);
   times = dlen_dataset_times (out);
-  for (size_t i = 0; i < dlen_dataset_n_rows (out); i++)
-    parts[i] = (uint8_t) dlen_split_rule_part (src->rule, days[i], times[i]);
+  for (size_t i = first; i < dlen_dataset_n_rows (out); i++)
+    parts[i - first] = (uint8_t) dlen_split_rule_part (src->rule, days[i], times[i]);
   report_chunk (r, c);
   return DLEN_STATUS_OK;
 }

@@ -138,6 +138,8 @@ const uint64_t *_dlen_dataset_cat (const DlenDataset *ds);
 const float *_dlen_dataset_num (const DlenDataset *ds);
 /* Reads chunk @chunk of @source into @ds (emptied first), checking it holds at most DLEN_CHUNK_ROWS. */
 DlenStatus _dlen_source_read (const DlenSource *source, size_t chunk, DlenDataset *ds, uint8_t *parts);
+/* The same without emptying @ds: the chunk's rows follow those already there. */
+DlenStatus _dlen_source_append (const DlenSource *source, size_t chunk, DlenDataset *ds, uint8_t *parts);
 int _dlen_weak_label (const DlenSchema *s, const float *labels);
 
 /* Allocates parameters and workspace for schema+config (no initialisation of values). */

@@ -116,18 +116,26 @@ dlen_source_scan_free (DlenSourceScan *sc)
   free (sc);
 }
 
-/* Reads chunk @c into @ds (emptied first), checking the source's promise on its size. */
+/* Appends chunk @c to @ds, checking the source's promise on its size. */
+DlenStatus
+_dlen_source_append (const DlenSource *src, size_t c, DlenDataset *ds, uint8_t *parts)
+{
+  size_t before = dlen_dataset_n_rows (ds);
+  DlenStatus st;
+  if ((st = src->read (src, c, ds, parts)) != DLEN_STATUS_OK)
+    return st;
+  if (dlen_dataset_n_rows (ds) - before > DLEN_CHUNK_ROWS)
+    return _dlen_fail (DLEN_STATUS_INVALID, "chunk %zu of the source has %zu rows (at most %d)", c,
+                       dlen_dataset_n_rows (ds) - before, DLEN_CHUNK_ROWS);
+  return DLEN_STATUS_OK;
+}
+
+/* Reads chunk @c into @ds (emptied first). */
 DlenStatus
 _dlen_source_read (const DlenSource *src, size_t c, DlenDataset *ds, uint8_t *parts)
 {
-  DlenStatus st;
   dlen_dataset_clear (ds);
-  if ((st = src->read (src, c, ds, parts)) != DLEN_STATUS_OK)
-    return st;
-  if (dlen_dataset_n_rows (ds) > DLEN_CHUNK_ROWS)
-    return _dlen_fail (DLEN_STATUS_INVALID, "chunk %zu of the source has %zu rows (at most %d)", c,
-                       dlen_dataset_n_rows (ds), DLEN_CHUNK_ROWS);
-  return DLEN_STATUS_OK;
+  return _dlen_source_append (src, c, ds, parts);
 }
 
 DlenStatus

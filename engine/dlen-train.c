@@ -552,7 +552,9 @@ dlen_model_train_source (DlenModel *m, const DlenSource *src, const DlenTrainPar
   DlenRng rng;
   ChunkReader r = { 0 };
   size_t *n_train_in = NULL, *n_valid_in = NULL, *perm = NULL;
-  uint8_t *keep = NULL;
+  uint8_t *keep = NULL, *win_parts = NULL, *win_keep = NULL;
+  size_t *win_idx = NULL;
+  DlenDataset *win = NULL;
   Snapshot best = { 0 };
   NormSums ns;
   double best_score = -INFINITY;
@@ -579,7 +581,11 @@ dlen_model_train_source (DlenModel *m, const DlenSource *src, const DlenTrainPar
   n_valid_in = calloc (src->n_chunks + 1, sizeof (size_t));
   perm = malloc ((src->n_chunks + 1) * sizeof (size_t));
   keep = malloc (B);
-  if (!n_train_in || !n_valid_in || !perm || !keep)
+  win = dlen_dataset_new (&m->schema);
+  win_parts = malloc (DLEN_CHUNK_ROWS);
+  win_keep = malloc ((size_t) DLEN_SHUFFLE_CHUNKS * DLEN_CHUNK_ROWS);
+  win_idx = malloc ((size_t) DLEN_SHUFFLE_CHUNKS * DLEN_CHUNK_ROWS * sizeof (size_t));
+  if (!n_train_in || !n_valid_in || !perm || !keep || !win || !win_parts || !win_keep || !win_idx)
     {
       st = _dlen_fail (DLEN_STATUS_NOMEM, "cannot allocate the training state");
       goto out;
@@ -606,7 +612,6 @@ dlen_model_train_source (DlenModel *m, const DlenSource *src, const DlenTrainPar
         n_valid_in[c] += r.parts[i] == DLEN_PART_VALID;
       n_train += k;
       n_valid += n_valid_in[c];
-      steps += (k + B - 1) / B;
       perm[c] = c;
     }
   if (n_train == 0)
@@ -615,6 +620,8 @@ dlen_model_train_source (DlenModel *m, const DlenSource *src, const DlenTrainPar
       goto out;
     }
   norm_finish (m, &ns);
+  /* Steps per epoch: a window's last batch may be short, so this can be a few more. */
+  steps = (n_train + B - 1) / B;
   _dlen_rng_seed (&rng, tp->seed);
   memset (&pr, 0, sizeof pr);
   pr.epochs = tp->epochs;
@@ -634,23 +641,36 @@ dlen_model_train_source (DlenModel *m, const DlenSource *src, const DlenTrainPar
       pr.epoch_done = 0;
       pr.best = 0;
       t_steps = now_seconds ();
-      for (size_t ci = 0; ci < src->n_chunks; ci++)
+      for (size_t w0 = 0; w0 < src->n_chunks; w0 += DLEN_SHUFFLE_CHUNKS)
         {
-          size_t c = perm[ci], k;
-          if (n_train_in[c] == 0)
-            continue;
-          if ((st = reader_read (&r, c, DLEN_PART_TRAIN, &k)) != DLEN_STATUS_OK)
-            goto out;
-          if (k != n_train_in[c])
+          size_t k = 0, w1 = w0 + DLEN_SHUFFLE_CHUNKS < src->n_chunks ? w0 + DLEN_SHUFFLE_CHUNKS : src->n_chunks;
+          /* The training rows of a window of chunks, shuffled together. */
+          dlen_dataset_clear (win);
+          for (size_t ci = w0; ci < w1; ci++)
             {
-              st = _dlen_fail (DLEN_STATUS_DATA, "chunk %zu of the source changed during training", c);
-              goto out;
+              size_t c = perm[ci], first = dlen_dataset_n_rows (win), got = 0;
+              if (n_train_in[c] == 0)
+                continue;
+              if ((st = _dlen_source_append (src, c, win, win_parts)) != DLEN_STATUS_OK)
+                goto out;
+              for (size_t i = first; i < dlen_dataset_n_rows (win); i++)
+                if (win_parts[i - first] == DLEN_PART_TRAIN)
+                  {
+                    win_keep[i] = (uint8_t) weak_kept (tp, c, i - first);
+                    win_idx[k++] = i;
+                    got++;
+                  }
+              if (got != n_train_in[c])
+                {
+                  st = _dlen_fail (DLEN_STATUS_DATA, "chunk %zu of the source changed during training", c);
+                  goto out;
+                }
             }
-          for (size_t i = k - 1; i > 0; i--)
+          for (size_t i = k; i > 1; i--)
             {
-              size_t j = (size_t) (_dlen_rng_next (&rng) % (i + 1)), tmp = r.idx[i];
-              r.idx[i] = r.idx[j];
-              r.idx[j] = tmp;
+              size_t j = (size_t) (_dlen_rng_next (&rng) % i), tmp = win_idx[i - 1];
+              win_idx[i - 1] = win_idx[j];
+              win_idx[j] = tmp;
             }
           for (size_t first = 0; first < k; first += B, s++)
             {
@@ -662,8 +682,8 @@ dlen_model_train_source (DlenModel *m, const DlenSource *src, const DlenTrainPar
                   goto out;
                 }
               for (uint32_t b = 0; b < nb; b++)
-                keep[b] = (uint8_t) weak_kept (tp, c, r.idx[first + b]);
-              _dlen_model_gather (m, r.ds, r.idx + first, nb, keep);
+                keep[b] = win_keep[win_idx[first + b]];
+              _dlen_model_gather (m, win, win_idx + first, nb, keep);
               _dlen_model_forward (m, nb);
               loss = _dlen_model_loss_backward (m, nb, 1, &n_used, NULL);
               /* Check before the update so the weights stay the last good ones. */
@@ -753,6 +773,10 @@ out:
   leave_flush_to_zero (mxcsr);
   snapshot_free (&best);
   reader_clear (&r);
+  dlen_dataset_free (win);
+  free (win_parts);
+  free (win_keep);
+  free (win_idx);
   free (n_train_in);
   free (n_valid_in);
   free (perm);

@@ -1386,14 +1386,15 @@ test_train_synthetic (void)
   g_autofree char *log = tmp_path ("train-synthetic.tsv");
   g_autofree char *project = tmp_path ("train-synthetic.dlen");
   DlenImportOptions o;
-  /* Three chunks of DLEN_CHUNK_ROWS: the project streams them from SQLite, the file's rows sit
-   * in memory; both visit the same chunks in the same order. */
-  generate (log, "140000", "1500", "5");
+  /* More chunks than one shuffle window (DLEN_SHUFFLE_CHUNKS x DLEN_CHUNK_ROWS): the project
+   * streams them from SQLite, the file's rows sit in memory; both visit the same chunks in the
+   * same order. */
+  generate (log, "300000", "1500", "5");
   {
     g_autoptr (DlenStore) store = new_project ("train-synthetic.dlen");
     dlen_import_options_init (&o);
     o.load.preset = "synthetic";
-    import_ok (store, log, &o, 140000);
+    import_ok (store, log, &o, 300000);
   }
   train_both (project, log, "synthetic");
 }

@@ -464,12 +464,13 @@ test_model_files (void)
 
 /* ---- Streaming from a source of chunks ----------------------------------------------------- */
 
-/* A log of several chunks through the in-memory source: the scan, the split and streamed
+/* A log of many chunks through the in-memory source: the scan, the split and streamed
  * training and evaluation, each checked against a direct computation over the whole dataset. */
 static void
 test_stream (void)
 {
-  World w = make_world (2 * DLEN_CHUNK_ROWS + 12345, 9);
+  /* Two shuffle windows, the second partly filled. */
+  World w = make_world ((DLEN_SHUFFLE_CHUNKS + 2) * DLEN_CHUNK_ROWS + 12345, 9);
   size_t n = dlen_dataset_n_rows (w.ds), n_test = 0, n_valid = 0, n_train = 0, *test_rows, *sampled;
   const int32_t *days = dlen_dataset_days (w.ds);
   const int64_t *times = dlen_dataset_times (w.ds);
@@ -488,7 +489,7 @@ test_stream (void)
   for (size_t i = 0; i < n; i++)
     g_assert_cmpint (dlen_dataset_set_truth (w.ds, i, g_array_index (w.truth, float, i)), ==, DLEN_STATUS_OK);
   dlen_dataset_source (w.ds, &rule, &src);
-  g_assert_cmpuint (src.n_chunks, ==, 3);
+  g_assert_cmpuint (src.n_chunks, ==, DLEN_SHUFFLE_CHUNKS + 3);
 
   /* The scan: rows, the day quantile and the distinct values of a field. */
   g_assert_cmpint (dlen_source_scan (&src, 1, NULL, NULL, &scan), ==, DLEN_STATUS_OK);

@@ -263,11 +263,14 @@ DlenStatus dlen_model_predict (DlenModel *model, const DlenDataset *dataset,
  *
  * A log too large for memory is read chunk by chunk: a source hands out its rows in chunks of at
  * most DLEN_CHUNK_ROWS rows, always the same rows in the same order for a given chunk, and says
- * for every row which part of the split it belongs to. Training visits the chunks in a random
- * order every epoch and shuffles the training rows within each chunk, so memory holds one chunk
- * (not the log); a log of at most DLEN_CHUNK_ROWS rows is shuffled as a whole. */
+ * for every row which part of the split it belongs to. Every epoch, training visits the chunks
+ * in a random order, DLEN_SHUFFLE_CHUNKS at a time, and shuffles the training rows of those
+ * chunks together, so memory holds DLEN_SHUFFLE_CHUNKS chunks (not the log) and a batch mixes
+ * rows from that many places in the log; a log of at most DLEN_SHUFFLE_CHUNKS chunks is
+ * shuffled as a whole. */
 
-#define DLEN_CHUNK_ROWS 65536
+#define DLEN_CHUNK_ROWS 16384
+#define DLEN_SHUFFLE_CHUNKS 16
 
 typedef enum {
   DLEN_PART_NONE = 0,          /* in no part (skipped) */
@@ -278,8 +281,9 @@ typedef enum {
 
 typedef struct DlenSource DlenSource;
 
-/* Appends the rows of chunk @chunk to the empty @out and writes each row's DlenPart to
- * @parts (room for DLEN_CHUNK_ROWS). Returns a status; on failure dlen_last_error() says why. */
+/* Appends the rows of chunk @chunk to @out (which may hold rows of other chunks) and writes the
+ * DlenPart of the k-th appended row to @parts[k] (room for DLEN_CHUNK_ROWS). Returns a status; on
+ * failure dlen_last_error() says why. */
 typedef DlenStatus (*DlenChunkReadFunc) (const DlenSource *source, size_t chunk, DlenDataset *out, uint8_t *parts);
 
 /* A time split that a source applies row by row: rows of day >= split_day are test (none when
