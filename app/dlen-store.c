@@ -531,31 +531,265 @@ sha_job_finish (DlenStore *s, ShaJob *j, gboolean failed, GError **error)
   return replaced;
 }
 
-/* Returns the id of an item key, inserting it when new; @cache avoids a query per row. */
+/* ---- Batched inserts ----------------------------------------------------------------------- */
+
+/* Impressions and new keys go in BATCH_ROWS at a time with one multi-row INSERT: a statement's
+ * fixed cost (reset, VDBE start and halt, cursor setup) is then shared by the rows. Values are staged
+ * (strings copied) because the log reader reuses its buffers for the next row. */
+#define BATCH_ROWS 64
+
+typedef enum { VAL_NULL, VAL_INT, VAL_DOUBLE, VAL_TEXT } ValueType;
+
+typedef struct {
+  ValueType type;
+  union {
+    gint64 i;
+    double d;
+    gsize text;                /* offset in Batch.text */
+  };
+} Value;
+
+typedef struct {
+  char *sql_head;              /* "INSERT INTO table (...) VALUES " */
+  char *row_marks;             /* "(?, ?, ...)" */
+  sqlite3_stmt *full;          /* BATCH_ROWS rows */
+  guint n_cols, n_rows, max_rows;
+  Value *values;               /* max_rows * n_cols */
+  GString *text;
+} Batch;
+
+static void
+batch_clear (Batch *b)
+{
+  g_clear_pointer (&b->full, sqlite3_finalize);
+  g_clear_pointer (&b->sql_head, g_free);
+  g_clear_pointer (&b->row_marks, g_free);
+  g_clear_pointer (&b->values, g_free);
+  if (b->text)
+    g_string_free (g_steal_pointer (&b->text), TRUE);
+}
+
+static sqlite3_stmt *
+batch_prepare (DlenStore *s, Batch *b, guint rows, GError **error)
+{
+  g_autoptr (GString) sql = g_string_new (b->sql_head);
+  for (guint r = 0; r < rows; r++)
+    {
+      if (r)
+        g_string_append (sql, ", ");
+      g_string_append (sql, b->row_marks);
+    }
+  return prepare (s, sql->str, error);
+}
+
+static gboolean
+batch_init (DlenStore *s, Batch *b, const char *table, const char *columns, guint n_cols, GError **error)
+{
+  g_autoptr (GString) marks = g_string_new ("(?");
+  memset (b, 0, sizeof *b);
+  for (guint c = 1; c < n_cols; c++)
+    g_string_append (marks, ", ?");
+  g_string_append_c (marks, ')');
+  b->sql_head = g_strdup_printf ("INSERT INTO %s (%s) VALUES ", table, columns);
+  b->row_marks = g_string_free (g_steal_pointer (&marks), FALSE);
+  b->n_cols = n_cols;
+  b->max_rows = MAX (1, MIN (BATCH_ROWS, (guint) sqlite3_limit (s->db, SQLITE_LIMIT_VARIABLE_NUMBER, -1) / n_cols));
+  b->values = g_new (Value, (gsize) b->max_rows * n_cols);
+  b->text = g_string_new (NULL);
+  b->full = batch_prepare (s, b, b->max_rows, error);
+  return b->full != NULL;
+}
+
+/* The values of the next row, to fill with the value_* setters. */
+static inline Value *
+batch_row (Batch *b)
+{
+  return b->values + (gsize) b->n_rows * b->n_cols;
+}
+
+static inline void
+value_int (Value *v, gint64 i)
+{
+  v->type = VAL_INT;
+  v->i = i;
+}
+
+static inline void
+value_double (Value *v, double d)
+{
+  v->type = VAL_DOUBLE;
+  v->d = d;
+}
+
+static inline void
+value_text (Batch *b, Value *v, const char *text)
+{
+  if (!text)
+    {
+      v->type = VAL_NULL;
+      return;
+    }
+  v->type = VAL_TEXT;
+  v->text = b->text->len;
+  g_string_append_len (b->text, text, (gssize) strlen (text) + 1);
+}
+
+/* Inserts the staged rows. */
+static gboolean
+batch_flush (DlenStore *s, Batch *b, GError **error)
+{
+  g_autoptr (sqlite3_stmt) partial = NULL;
+  sqlite3_stmt *st = b->full;
+  guint n = b->n_rows * b->n_cols;
+  if (b->n_rows == 0)
+    return TRUE;
+  if (b->n_rows < b->max_rows)
+    {
+      partial = batch_prepare (s, b, b->n_rows, error);
+      if (!partial)
+        return FALSE;
+      st = partial;
+    }
+  for (guint k = 0; k < n; k++)
+    {
+      const Value *v = &b->values[k];
+      switch (v->type)
+        {
+        case VAL_INT:
+          sqlite3_bind_int64 (st, (int) k + 1, v->i);
+          break;
+        case VAL_DOUBLE:
+          sqlite3_bind_double (st, (int) k + 1, v->d);
+          break;
+        case VAL_TEXT:
+          sqlite3_bind_text (st, (int) k + 1, b->text->str + v->text, -1, SQLITE_STATIC);
+          break;
+        case VAL_NULL:
+        default:
+          sqlite3_bind_null (st, (int) k + 1);
+          break;
+        }
+    }
+  b->n_rows = 0;
+  if (sqlite3_step (st) != SQLITE_DONE)
+    {
+      sql_fail (s, error, "cannot store a batch of rows");
+      sqlite3_reset (st);
+      return FALSE;
+    }
+  sqlite3_reset (st);
+  g_string_truncate (b->text, 0);
+  return TRUE;
+}
+
+/* Ends the row being filled; inserts the batch when full. */
+static inline gboolean
+batch_next (DlenStore *s, Batch *b, GError **error)
+{
+  return ++b->n_rows < b->max_rows || batch_flush (s, b, error);
+}
+
+/* ---- Keys -----------------------------------------------------------------------------------
+ * users and items map the log's keys to ids. A key new to the project gets its id here (the
+ * next rowid, as SQLite would give it) and goes in with a batched INSERT, so that it costs a
+ * hash lookup rather than a query and an insert; only a table that had rows before the import
+ * is asked whether it knows a key. */
+
+typedef struct {
+  sqlite3_stmt *sel;           /* NULL when the table was empty: every key not seen is new */
+  gint64 next_id;
+  Batch batch;                 /* (id, key) of the new keys */
+} Keys;
+
+static void
+keys_clear (Keys *k)
+{
+  g_clear_pointer (&k->sel, sqlite3_finalize);
+  batch_clear (&k->batch);
+}
+
+static gboolean
+keys_init (DlenStore *s, Keys *k, const char *table, GError **error)
+{
+  g_autofree char *max_sql = g_strdup_printf ("SELECT max(id) FROM %s", table);
+  g_autofree char *sel_sql = g_strdup_printf ("SELECT id FROM %s WHERE key = ?", table);
+  g_autoptr (sqlite3_stmt) max = prepare (s, max_sql, error);
+  gint64 last;
+  memset (k, 0, sizeof *k);
+  if (!max)
+    return FALSE;
+  if (sqlite3_step (max) != SQLITE_ROW)
+    return sql_fail (s, error, "cannot read the keys");
+  last = sqlite3_column_type (max, 0) == SQLITE_NULL ? 0 : (gint64) sqlite3_column_int64 (max, 0);
+  if (last == G_MAXINT64)
+    {
+      g_set_error (error, DLEN_ERROR, DLEN_ERROR_DATA, "%s: no ids left in %s", s->path, table);
+      return FALSE;
+    }
+  k->next_id = last + 1;
+  if (last > 0 && !(k->sel = prepare (s, sel_sql, error)))
+    return FALSE;
+  return batch_init (s, &k->batch, table, "id, key", 2, error);
+}
+
+/* The id of @key: the table's own when it had the key before the import (*@known), else a new
+ * one, the key staged for insert (keys_flush). -1 on error. The caller caches the ids: asking
+ * twice for a new key would give it two. */
 static gint64
-key_id (DlenStore *s, sqlite3_stmt *ins, sqlite3_stmt *sel, GHashTable *cache, const char *key, GError **error)
+keys_add (DlenStore *s, Keys *k, const char *key, gboolean *known, GError **error)
+{
+  Value *v;
+  gint64 id;
+  *known = FALSE;
+  if (k->sel)
+    {
+      int rc;
+      sqlite3_bind_text (k->sel, 1, key, -1, SQLITE_STATIC);
+      rc = sqlite3_step (k->sel);
+      id = rc == SQLITE_ROW ? (gint64) sqlite3_column_int64 (k->sel, 0) : 0;
+      sqlite3_reset (k->sel);
+      if (rc == SQLITE_ROW)
+        {
+          *known = TRUE;
+          return id;
+        }
+      if (rc != SQLITE_DONE)
+        {
+          sql_fail (s, error, "cannot look up a key");
+          return -1;
+        }
+    }
+  if (k->next_id == G_MAXINT64)
+    {
+      g_set_error (error, DLEN_ERROR, DLEN_ERROR_DATA, "%s: no ids left for a new key", s->path);
+      return -1;
+    }
+  id = k->next_id++;
+  v = batch_row (&k->batch);
+  value_int (&v[0], id);
+  value_text (&k->batch, &v[1], key);
+  return batch_next (s, &k->batch, error) ? id : -1;
+}
+
+/* Inserts the staged keys. */
+static gboolean
+keys_flush (DlenStore *s, Keys *k, GError **error)
+{
+  return batch_flush (s, &k->batch, error);
+}
+
+/* Returns the id of an item key; @cache avoids a lookup per row. */
+static gint64
+key_id (DlenStore *s, Keys *k, GHashTable *cache, const char *key, GError **error)
 {
   gpointer hit = g_hash_table_lookup (cache, key);
+  gboolean known;
   gint64 id;
   if (hit)
     return GPOINTER_TO_SIZE (hit);
-  sqlite3_reset (sel);
-  sqlite3_bind_text (sel, 1, key, -1, SQLITE_STATIC);
-  if (sqlite3_step (sel) == SQLITE_ROW)
-    id = (gint64) sqlite3_column_int64 (sel, 0);
-  else
-    {
-      sqlite3_reset (ins);
-      sqlite3_bind_text (ins, 1, key, -1, SQLITE_STATIC);
-      if (sqlite3_step (ins) != SQLITE_DONE)
-        {
-          sql_fail (s, error, "cannot record a key");
-          return -1;
-        }
-      id = sqlite3_last_insert_rowid (s->db);
-    }
-  sqlite3_reset (sel);
-  g_hash_table_insert (cache, g_strdup (key), GSIZE_TO_POINTER ((gsize) id));
+  id = keys_add (s, k, key, &known, error);
+  if (id >= 0)
+    g_hash_table_insert (cache, g_strdup (key), GSIZE_TO_POINTER ((gsize) id));
   return id;
 }
 
@@ -597,6 +831,15 @@ bind_number (sqlite3_stmt *st, int k, SqlNumber v)
     sqlite3_bind_double (st, k, v.r);
   else
     sqlite3_bind_int64 (st, k, v.i);
+}
+
+static inline void
+value_number (Value *v, SqlNumber n)
+{
+  if (n.real)
+    value_double (v, n.r);
+  else
+    value_int (v, n.i);
 }
 
 /* Logged session and request ids as small numbers (0: none), so that comparing them is cheap
@@ -739,36 +982,22 @@ bind_step (sqlite3_stmt *st, int k, gint64 user_id, const Step *x, gboolean logg
   sqlite3_bind_int (st, k + 5, x->negative20);
 }
 
-/* The History of a user key, inserting the user when new; a user the project already had is
+/* The History of a user key, adding the user when new; a user the project already had is
  * marked for replay. @cache maps keys to Histories. */
 static History *
-user_history (DlenStore *s, sqlite3_stmt *ins, sqlite3_stmt *sel, GHashTable *cache, const char *key, GError **error)
+user_history (DlenStore *s, Keys *k, GHashTable *cache, const char *key, GError **error)
 {
   History *h = g_hash_table_lookup (cache, key);
   char *copy;
   if (h)
     return h;
   h = g_new0 (History, 1);
-  sqlite3_reset (sel);
-  sqlite3_bind_text (sel, 1, key, -1, SQLITE_STATIC);
-  if (sqlite3_step (sel) == SQLITE_ROW)
+  h->id = keys_add (s, k, key, &h->replay, error);
+  if (h->id < 0)
     {
-      h->id = (gint64) sqlite3_column_int64 (sel, 0);
-      h->replay = TRUE;
+      g_free (h);
+      return NULL;
     }
-  else
-    {
-      sqlite3_reset (ins);
-      sqlite3_bind_text (ins, 1, key, -1, SQLITE_STATIC);
-      if (sqlite3_step (ins) != SQLITE_DONE)
-        {
-          sql_fail (s, error, "cannot record a key");
-          g_free (h);
-          return NULL;
-        }
-      h->id = sqlite3_last_insert_rowid (s->db);
-    }
-  sqlite3_reset (sel);
   copy = g_strdup (key);
   h->key = copy;
   g_hash_table_insert (cache, copy, h);
@@ -996,173 +1225,6 @@ number_logged_requests (DlenStore *s, GError **error)
     " WHERE impressions.id = r.id", error);
 }
 
-/* ---- Batched inserts ----------------------------------------------------------------------- */
-
-/* Impressions go in BATCH_ROWS at a time with one multi-row INSERT: a statement's fixed cost
- * (reset, VDBE start and halt, cursor setup) is then shared by the rows. Values are staged
- * (strings copied) because the log reader reuses its buffers for the next row. */
-#define BATCH_ROWS 64
-
-typedef enum { VAL_NULL, VAL_INT, VAL_DOUBLE, VAL_TEXT } ValueType;
-
-typedef struct {
-  ValueType type;
-  union {
-    gint64 i;
-    double d;
-    gsize text;                /* offset in Batch.text */
-  };
-} Value;
-
-typedef struct {
-  char *sql_head;              /* "INSERT INTO impressions (...) VALUES " */
-  char *row_marks;             /* "(?, ?, ...)" */
-  sqlite3_stmt *full;          /* BATCH_ROWS rows */
-  guint n_cols, n_rows, max_rows;
-  Value *values;               /* max_rows * n_cols */
-  GString *text;
-} Batch;
-
-static void
-batch_clear (Batch *b)
-{
-  g_clear_pointer (&b->full, sqlite3_finalize);
-  g_clear_pointer (&b->sql_head, g_free);
-  g_clear_pointer (&b->row_marks, g_free);
-  g_clear_pointer (&b->values, g_free);
-  if (b->text)
-    g_string_free (g_steal_pointer (&b->text), TRUE);
-}
-
-static sqlite3_stmt *
-batch_prepare (DlenStore *s, Batch *b, guint rows, GError **error)
-{
-  g_autoptr (GString) sql = g_string_new (b->sql_head);
-  for (guint r = 0; r < rows; r++)
-    {
-      if (r)
-        g_string_append (sql, ", ");
-      g_string_append (sql, b->row_marks);
-    }
-  return prepare (s, sql->str, error);
-}
-
-static gboolean
-batch_init (DlenStore *s, Batch *b, const char *columns, guint n_cols, GError **error)
-{
-  g_autoptr (GString) marks = g_string_new ("(?");
-  memset (b, 0, sizeof *b);
-  for (guint c = 1; c < n_cols; c++)
-    g_string_append (marks, ", ?");
-  g_string_append_c (marks, ')');
-  b->sql_head = g_strdup_printf ("INSERT INTO impressions (%s) VALUES ", columns);
-  b->row_marks = g_string_free (g_steal_pointer (&marks), FALSE);
-  b->n_cols = n_cols;
-  b->max_rows = MAX (1, MIN (BATCH_ROWS, (guint) sqlite3_limit (s->db, SQLITE_LIMIT_VARIABLE_NUMBER, -1) / n_cols));
-  b->values = g_new (Value, (gsize) b->max_rows * n_cols);
-  b->text = g_string_new (NULL);
-  b->full = batch_prepare (s, b, b->max_rows, error);
-  return b->full != NULL;
-}
-
-/* The values of the next row, to fill with the value_* setters. */
-static inline Value *
-batch_row (Batch *b)
-{
-  return b->values + (gsize) b->n_rows * b->n_cols;
-}
-
-static inline void
-value_int (Value *v, gint64 i)
-{
-  v->type = VAL_INT;
-  v->i = i;
-}
-
-static inline void
-value_double (Value *v, double d)
-{
-  v->type = VAL_DOUBLE;
-  v->d = d;
-}
-
-static inline void
-value_number (Value *v, SqlNumber n)
-{
-  if (n.real)
-    value_double (v, n.r);
-  else
-    value_int (v, n.i);
-}
-
-static inline void
-value_text (Batch *b, Value *v, const char *text)
-{
-  if (!text)
-    {
-      v->type = VAL_NULL;
-      return;
-    }
-  v->type = VAL_TEXT;
-  v->text = b->text->len;
-  g_string_append_len (b->text, text, (gssize) strlen (text) + 1);
-}
-
-/* Inserts the staged rows. */
-static gboolean
-batch_flush (DlenStore *s, Batch *b, GError **error)
-{
-  g_autoptr (sqlite3_stmt) partial = NULL;
-  sqlite3_stmt *st = b->full;
-  guint n = b->n_rows * b->n_cols;
-  if (b->n_rows == 0)
-    return TRUE;
-  if (b->n_rows < b->max_rows)
-    {
-      partial = batch_prepare (s, b, b->n_rows, error);
-      if (!partial)
-        return FALSE;
-      st = partial;
-    }
-  for (guint k = 0; k < n; k++)
-    {
-      const Value *v = &b->values[k];
-      switch (v->type)
-        {
-        case VAL_INT:
-          sqlite3_bind_int64 (st, (int) k + 1, v->i);
-          break;
-        case VAL_DOUBLE:
-          sqlite3_bind_double (st, (int) k + 1, v->d);
-          break;
-        case VAL_TEXT:
-          sqlite3_bind_text (st, (int) k + 1, b->text->str + v->text, -1, SQLITE_STATIC);
-          break;
-        case VAL_NULL:
-        default:
-          sqlite3_bind_null (st, (int) k + 1);
-          break;
-        }
-    }
-  b->n_rows = 0;
-  if (sqlite3_step (st) != SQLITE_DONE)
-    {
-      sql_fail (s, error, "cannot store an impression");
-      sqlite3_reset (st);
-      return FALSE;
-    }
-  sqlite3_reset (st);
-  g_string_truncate (b->text, 0);
-  return TRUE;
-}
-
-/* Ends the row being filled; inserts the batch when full. */
-static inline gboolean
-batch_next (DlenStore *s, Batch *b, GError **error)
-{
-  return ++b->n_rows < b->max_rows || batch_flush (s, b, error);
-}
-
 /* ---- Import -------------------------------------------------------------------------------- *
  * The log is read twice inside the one transaction. Pass 1 validates every row, records rejects
  * and users, and keeps per accepted row what the derived features need (32 bytes); the
@@ -1206,7 +1268,6 @@ dlen_store_import (DlenStore *s, const char *path, const DlenImportOptions *o,
 {
   g_autoptr (DlenMapping) m = NULL;
   g_autoptr (sqlite3_stmt) ins_import = NULL, ins_rej = NULL, upd_import = NULL;
-  g_autoptr (sqlite3_stmt) ins_user = NULL, sel_user = NULL, ins_item = NULL, sel_item = NULL;
   g_autoptr (GHashTable) users = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   g_autoptr (GHashTable) items = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_autoptr (GPtrArray) user_list = g_ptr_array_new ();
@@ -1217,6 +1278,7 @@ dlen_store_import (DlenStore *s, const char *path, const DlenImportOptions *o,
   gboolean logged_requests = FALSE, rank_requests = FALSE;
   Strings sessions, requests;
   Batch batch = { 0 };
+  Keys user_keys = { 0 }, item_keys = { 0 };
   ShaJob sha;
   ImportProgress prog = { progress, user_data, cancellable, { 0, 0 }, { 0, 0 }, 0 };
   DlenSchema stored, schema;
@@ -1316,11 +1378,7 @@ dlen_store_import (DlenStore *s, const char *path, const DlenImportOptions *o,
   g_string_append_c (liked_sql, ')');
   g_string_append_c (negative_sql, ')');
   ins_rej = prepare (s, "INSERT INTO import_rejects (import_id, line, col, column_name, reason) VALUES (?, ?, ?, ?, ?)", error);
-  ins_user = prepare (s, "INSERT INTO users (key) VALUES (?)", error);
-  sel_user = prepare (s, "SELECT id FROM users WHERE key = ?", error);
-  ins_item = prepare (s, "INSERT INTO items (key) VALUES (?)", error);
-  sel_item = prepare (s, "SELECT id FROM items WHERE key = ?", error);
-  if (!ins_rej || !ins_user || !sel_user || !ins_item || !sel_item)
+  if (!ins_rej || !keys_init (s, &user_keys, "users", error) || !keys_init (s, &item_keys, "items", error))
     goto rollback;
 
   /* Pass 1: validate, record rejects and users, keep what the derived features need. */
@@ -1355,7 +1413,7 @@ dlen_store_import (DlenStore *s, const char *path, const DlenImportOptions *o,
         }
       else
         {
-          History *h = user_history (s, ins_user, sel_user, users, rec.user, error);
+          History *h = user_history (s, &user_keys, users, rec.user, error);
           ImportRow r;
           if (!h)
             goto rollback;
@@ -1386,6 +1444,8 @@ dlen_store_import (DlenStore *s, const char *path, const DlenImportOptions *o,
         goto rollback;
     }
   prog.offset[0] = dlen_csv_reader_offset (reader);
+  if (!keys_flush (s, &user_keys, error))
+    goto rollback;
   if (report->rows_accepted == 0)
     {
       g_set_error (error, DLEN_ERROR, DLEN_ERROR_DATA, "%s: no usable rows%s%s", path,
@@ -1411,7 +1471,7 @@ dlen_store_import (DlenStore *s, const char *path, const DlenImportOptions *o,
     g_string_append_printf (cols, ", f%" G_GINT64_FORMAT, ids.num[i]);
   for (guint i = 0; i < schema.n_targets; i++)
     g_string_append_printf (cols, ", f%" G_GINT64_FORMAT, ids.tgt[i]);
-  if (!batch_init (s, &batch, cols->str, 15 + schema.n_cat + schema.n_num + schema.n_targets, error))
+  if (!batch_init (s, &batch, "impressions", cols->str, 15 + schema.n_cat + schema.n_num + schema.n_targets, error))
     goto rollback;
   g_clear_pointer (&m, dlen_mapping_free);
   m = dlen_mapping_open (path, &o->load, NULL, error);
@@ -1436,7 +1496,7 @@ dlen_store_import (DlenStore *s, const char *path, const DlenImportOptions *o,
               goto rollback;
             }
           accepted++;
-          if (rec.item && (iid = key_id (s, ins_item, sel_item, items, rec.item, error)) < 0)
+          if (rec.item && (iid = key_id (s, &item_keys, items, rec.item, error)) < 0)
             goto rollback;
           v = batch_row (&batch);
           value_int (v++, report->import_id);
@@ -1487,13 +1547,15 @@ dlen_store_import (DlenStore *s, const char *path, const DlenImportOptions *o,
               (v++)->type = VAL_NULL;
             else
               value_double (v++, rec.lab[i]);
-          if (!batch_next (s, &batch, error))
+          /* An impression's item goes in first, as the foreign key wants. */
+          if ((batch.n_rows + 1 == batch.max_rows && !keys_flush (s, &item_keys, error))
+              || !batch_next (s, &batch, error))
             goto rollback;
         }
       if (!import_progress_row (&prog, 1, reader, error))
         goto rollback;
     }
-  if (!batch_flush (s, &batch, error))
+  if (!keys_flush (s, &item_keys, error) || !batch_flush (s, &batch, error))
     goto rollback;
   if (accepted != rows->len)
     {
@@ -1542,6 +1604,8 @@ out:
       memset (report, 0, sizeof *report);
     }
   batch_clear (&batch);
+  keys_clear (&user_keys);
+  keys_clear (&item_keys);
   strings_clear (&sessions);
   strings_clear (&requests);
   dlen_reject_clear (&rej);
