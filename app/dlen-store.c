@@ -1553,9 +1553,7 @@ dlen_store_import (DlenStore *s, const char *path, const DlenImportOptions *o,
               (v++)->type = VAL_NULL;
             else
               value_double (v++, rec.lab[i]);
-          /* An impression's item goes in first, as the foreign key wants. */
-          if ((batch.n_rows + 1 == batch.max_rows && !keys_flush (s, &item_keys, error))
-              || !batch_next (s, &batch, error))
+          if (!batch_next (s, &batch, error))
             goto rollback;
         }
       if (!import_progress_row (&prog, 1, reader, error))
