@@ -538,14 +538,15 @@ sha_job_finish (DlenStore *s, ShaJob *j, gboolean failed, GError **error)
  * (strings copied) because the log reader reuses its buffers for the next row. */
 #define BATCH_ROWS 64
 
-typedef enum { VAL_NULL, VAL_INT, VAL_DOUBLE, VAL_TEXT } ValueType;
+typedef enum { VAL_NULL, VAL_INT, VAL_DOUBLE, VAL_TEXT, VAL_STRING } ValueType;
 
 typedef struct {
   ValueType type;
   union {
     gint64 i;
     double d;
-    gsize text;                /* offset in Batch.text */
+    gsize text;                /* VAL_TEXT: offset in Batch.text */
+    const char *str;           /* VAL_STRING: borrowed (RowSource) */
   };
 } Value;
 
@@ -691,20 +692,25 @@ batch_next (DlenStore *s, Batch *b, GError **error)
 
 /* ---- Keys -----------------------------------------------------------------------------------
  * users and items map the log's keys to ids. A key new to the project gets its id here (the
- * next rowid, as SQLite would give it) and goes in with a batched INSERT, so that it costs a
- * hash lookup rather than a query and an insert; only a table that had rows before the import
- * is asked whether it knows a key. */
+ * next rowid, as SQLite would give it) and goes in later with batched INSERTs (keys_flush), so
+ * that it costs a hash lookup rather than a query and an insert, and no write runs while pass
+ * 2's INSERT does; only a table that had rows before the import is asked whether it knows a
+ * key. */
 
 typedef struct {
   sqlite3_stmt *sel;           /* NULL when the table was empty: every key not seen is new */
-  gint64 next_id;
-  Batch batch;                 /* (id, key) of the new keys */
+  gint64 next_id;              /* of the first pending key */
+  GPtrArray *pending;          /* new keys (in chunk), ids next_id, next_id + 1, ... */
+  GStringChunk *chunk;
+  Batch batch;
 } Keys;
 
 static void
 keys_clear (Keys *k)
 {
   g_clear_pointer (&k->sel, sqlite3_finalize);
+  g_clear_pointer (&k->pending, g_ptr_array_unref);
+  g_clear_pointer (&k->chunk, g_string_chunk_free);
   batch_clear (&k->batch);
 }
 
@@ -727,6 +733,8 @@ keys_init (DlenStore *s, Keys *k, const char *table, GError **error)
       return FALSE;
     }
   k->next_id = last + 1;
+  k->pending = g_ptr_array_new ();
+  k->chunk = g_string_chunk_new (4096);
   if (last > 0 && !(k->sel = prepare (s, sel_sql, error)))
     return FALSE;
   return batch_init (s, &k->batch, table, "id, key", 2, error);
@@ -738,7 +746,6 @@ keys_init (DlenStore *s, Keys *k, const char *table, GError **error)
 static gint64
 keys_add (DlenStore *s, Keys *k, const char *key, gboolean *known, GError **error)
 {
-  Value *v;
   gint64 id;
   *known = FALSE;
   if (k->sel)
@@ -759,22 +766,30 @@ keys_add (DlenStore *s, Keys *k, const char *key, gboolean *known, GError **erro
           return -1;
         }
     }
-  if (k->next_id == G_MAXINT64)
+  if (k->next_id > G_MAXINT64 - (gint64) k->pending->len)
     {
       g_set_error (error, DLEN_ERROR, DLEN_ERROR_DATA, "%s: no ids left for a new key", s->path);
       return -1;
     }
-  id = k->next_id++;
-  v = batch_row (&k->batch);
-  value_int (&v[0], id);
-  value_text (&k->batch, &v[1], key);
-  return batch_next (s, &k->batch, error) ? id : -1;
+  id = k->next_id + (gint64) k->pending->len;
+  g_ptr_array_add (k->pending, g_string_chunk_insert (k->chunk, key));
+  return id;
 }
 
 /* Inserts the staged keys. */
 static gboolean
 keys_flush (DlenStore *s, Keys *k, GError **error)
 {
+  for (guint i = 0; i < k->pending->len; i++)
+    {
+      Value *v = batch_row (&k->batch);
+      value_int (&v[0], k->next_id + (gint64) i);
+      value_text (&k->batch, &v[1], k->pending->pdata[i]);
+      if (!batch_next (s, &k->batch, error))
+        return FALSE;
+    }
+  k->next_id += (gint64) k->pending->len;
+  g_ptr_array_set_size (k->pending, 0);
   return batch_flush (s, &k->batch, error);
 }
 
@@ -1261,6 +1276,277 @@ import_progress_row (ImportProgress *p, int pass, DlenCsvReader *reader, GError 
   return TRUE;
 }
 
+/* ---- Pass 2's rows as a table --------------------------------------------------------------
+ * Pass 2 is one statement, INSERT INTO impressions (...) SELECT * FROM dlen_import_rows, whose
+ * rows come from an eponymous virtual table that reads the log: SQLite takes each value from
+ * xColumn straight into the record it builds. Bound parameters cost a bind and a copy per value
+ * and a statement step per batch on top of that, about a third more for the whole insert. */
+
+#define ROWS_TABLE "dlen_import_rows"
+
+typedef struct {
+  DlenStore *s;
+  const char *path;
+  DlenMapping *m;
+  const DlenImportOptions *o;
+  const DlenSchema *schema;
+  gint64 import_id;
+  const ImportRow *rows;       /* pass 1's accepted rows, their features placed */
+  guint32 n_rows, accepted;
+  Keys *items;
+  GHashTable *item_ids;        /* key -> id */
+  ImportProgress *prog;
+  guint n_cols;
+  Value *values;               /* the current row's, n_cols */
+  gboolean started, eof;
+  DlenRecord rec;
+  DlenReject rej;
+  GError *error;               /* why the scan stopped */
+} RowSource;
+
+static inline void
+value_string (Value *v, const char *text)
+{
+  v->type = text ? VAL_STRING : VAL_NULL;
+  v->str = text;
+}
+
+static inline void
+value_float (Value *v, float x)
+{
+  if (isnan (x))
+    v->type = VAL_NULL;
+  else
+    value_double (v, x);
+}
+
+/* Reads up to the next accepted row and sets its values; at the end of the log sets eof. FALSE
+ * with src->error set on failure. */
+static gboolean
+row_source_next (RowSource *src)
+{
+  const DlenRecord *rec = &src->rec;
+  const DlenSchema *schema = src->schema;
+  int rc;
+  while ((rc = dlen_mapping_next (src->m, &src->rec, &src->rej, &src->error)) != 0)
+    {
+      const ImportRow *r;
+      Value *v = src->values;
+      gint64 iid = 0;
+      if (rc == -2 || !import_progress_row (src->prog, 1, dlen_mapping_reader (src->m), &src->error))
+        return FALSE;
+      if (rc != 1)
+        continue;
+      /* The same rows as pass 1, unless the file changed in between. */
+      r = src->accepted < src->n_rows ? &src->rows[src->accepted] : NULL;
+      if (!r || strcmp (r->user->key, rec->user) != 0)
+        {
+          g_set_error (&src->error, DLEN_ERROR, DLEN_ERROR_IO, "%s: the file changed while it was being imported",
+                       src->path);
+          return FALSE;
+        }
+      src->accepted++;
+      if (rec->item && (iid = key_id (src->s, src->items, src->item_ids, rec->item, &src->error)) < 0)
+        return FALSE;
+      value_int (v++, src->import_id);
+      value_int (v++, (gint64) rec->line);
+      value_int (v++, r->user->id);
+      if (rec->item)
+        value_int (v++, iid);
+      else
+        (v++)->type = VAL_NULL;
+      value_int (v++, rec->time_ms);
+      value_int (v++, rec->day);
+      value_string (v++, rec->session);
+      value_string (v++, rec->request);
+      if (isnan (rec->truth))
+        (v++)->type = VAL_NULL;
+      else
+        value_double (v++, rec->truth);
+      if (r->user->replay)
+        {
+          /* Walked from the table after the insert. */
+          for (int j = 0; j < 6; j++)
+            v[j].type = VAL_NULL;
+        }
+      else
+        {
+          SqlNumber session = sql_mul_add ((SqlNumber) { FALSE, r->user->id, 0.0 }, 1000000, r->out.s);
+          value_number (&v[0], session);
+          v[1].type = VAL_NULL;
+          if (!rec->request)
+            value_number (&v[1], sql_mul_add (session, 100000, r->out.p / src->o->request_size));
+          value_int (&v[2], r->out.p);
+          value_double (&v[3], r->out.minutes);
+          value_int (&v[4], r->out.likes20);
+          value_int (&v[5], r->out.negative20);
+        }
+      if (rec->request && r->out.rank)
+        value_int (&v[1], -(gint64) r->out.rank);
+      v += 6;
+      for (guint i = 0; i < schema->n_cat; i++)
+        value_string (v++, rec->cat[i]);
+      for (guint i = 0; i < schema->n_num; i++)
+        value_float (v++, rec->num[i]);
+      for (guint i = 0; i < schema->n_targets; i++)
+        value_float (v++, rec->lab[i]);
+      return TRUE;
+    }
+  src->eof = TRUE;
+  return TRUE;
+}
+
+typedef struct {
+  sqlite3_vtab base;
+  RowSource *src;
+} RowsTable;
+
+typedef struct {
+  sqlite3_vtab_cursor base;
+  RowSource *src;
+} RowsCursor;
+
+static int
+rows_connect (sqlite3 *db, void *aux, int argc, const char *const *argv, sqlite3_vtab **out, char **err)
+{
+  RowSource *src = aux;
+  g_autoptr (GString) sql = g_string_new ("CREATE TABLE x (c0");
+  RowsTable *t;
+  int rc;
+  for (guint c = 1; c < src->n_cols; c++)
+    g_string_append_printf (sql, ", c%u", c);
+  g_string_append_c (sql, ')');
+  if ((rc = sqlite3_declare_vtab (db, sql->str)) != SQLITE_OK)
+    return rc;
+  t = g_new0 (RowsTable, 1);
+  t->src = src;
+  *out = &t->base;
+  return SQLITE_OK;
+}
+
+static int
+rows_disconnect (sqlite3_vtab *vtab)
+{
+  g_free (vtab);
+  return SQLITE_OK;
+}
+
+static int
+rows_best_index (sqlite3_vtab *vtab, sqlite3_index_info *info)
+{
+  info->estimatedCost = 1e9;
+  info->estimatedRows = ((RowsTable *) vtab)->src->n_rows;
+  return SQLITE_OK;
+}
+
+static int
+rows_open (sqlite3_vtab *vtab, sqlite3_vtab_cursor **out)
+{
+  RowsCursor *c = g_new0 (RowsCursor, 1);
+  c->src = ((RowsTable *) vtab)->src;
+  *out = &c->base;
+  return SQLITE_OK;
+}
+
+static int
+rows_close (sqlite3_vtab_cursor *cursor)
+{
+  g_free (cursor);
+  return SQLITE_OK;
+}
+
+static int
+rows_next (sqlite3_vtab_cursor *cursor)
+{
+  return row_source_next (((RowsCursor *) cursor)->src) ? SQLITE_OK : SQLITE_ERROR;
+}
+
+static int
+rows_filter (sqlite3_vtab_cursor *cursor, int idx, const char *idx_str, int argc, sqlite3_value **argv)
+{
+  RowSource *src = ((RowsCursor *) cursor)->src;
+  if (src->started)
+    return SQLITE_MISUSE;   /* the log is read once */
+  src->started = TRUE;
+  return rows_next (cursor);
+}
+
+static int
+rows_eof (sqlite3_vtab_cursor *cursor)
+{
+  return ((RowsCursor *) cursor)->src->eof;
+}
+
+static int
+rows_column (sqlite3_vtab_cursor *cursor, sqlite3_context *ctx, int col)
+{
+  const Value *v = &((RowsCursor *) cursor)->src->values[col];
+  switch (v->type)
+    {
+    case VAL_INT:
+      sqlite3_result_int64 (ctx, v->i);
+      break;
+    case VAL_DOUBLE:
+      sqlite3_result_double (ctx, v->d);
+      break;
+    case VAL_STRING:
+      /* Copied: the reader reuses the buffer for the next row. */
+      sqlite3_result_text (ctx, v->str, -1, SQLITE_TRANSIENT);
+      break;
+    case VAL_TEXT:
+    case VAL_NULL:
+    default:
+      sqlite3_result_null (ctx);
+      break;
+    }
+  return SQLITE_OK;
+}
+
+static int
+rows_rowid (sqlite3_vtab_cursor *cursor, sqlite3_int64 *rowid)
+{
+  *rowid = ((RowsCursor *) cursor)->src->accepted;
+  return SQLITE_OK;
+}
+
+static const sqlite3_module rows_module = {
+  .iVersion = 0,
+  .xCreate = NULL,             /* eponymous only */
+  .xConnect = rows_connect,
+  .xBestIndex = rows_best_index,
+  .xDisconnect = rows_disconnect,
+  .xOpen = rows_open,
+  .xClose = rows_close,
+  .xFilter = rows_filter,
+  .xNext = rows_next,
+  .xEof = rows_eof,
+  .xColumn = rows_column,
+  .xRowid = rows_rowid,
+};
+
+/* Runs pass 2: inserts @src's rows, with the columns @cols, in one statement. */
+static gboolean
+insert_rows (DlenStore *s, RowSource *src, const char *cols, GError **error)
+{
+  g_autofree char *sql = g_strdup_printf ("INSERT INTO impressions (%s) SELECT * FROM " ROWS_TABLE, cols);
+  sqlite3_stmt *st = NULL;
+  gboolean ok = FALSE;
+  if (sqlite3_create_module_v2 (s->db, ROWS_TABLE, &rows_module, src, NULL) != SQLITE_OK)
+    return sql_fail (s, error, "cannot read the log as a table");
+  if ((st = prepare (s, sql, error)))
+    {
+      if (sqlite3_step (st) == SQLITE_DONE)
+        ok = TRUE;
+      else if (src->error)
+        g_propagate_error (error, g_steal_pointer (&src->error));
+      else
+        sql_fail (s, error, "cannot store the impressions");
+      sqlite3_finalize (st);
+    }
+  sqlite3_create_module_v2 (s->db, ROWS_TABLE, NULL, NULL, NULL);
+  return ok;
+}
+
 gboolean
 dlen_store_import (DlenStore *s, const char *path, const DlenImportOptions *o,
                    DlenImportProgressFunc progress, gpointer user_data,
@@ -1277,7 +1563,7 @@ dlen_store_import (DlenStore *s, const char *path, const DlenImportOptions *o,
   guint liked_t[DLEN_MAX_TARGETS], negative_t[DLEN_MAX_TARGETS], n_liked = 0, n_negative = 0;
   gboolean logged_requests = FALSE, rank_requests = FALSE;
   Strings sessions, requests;
-  Batch batch = { 0 };
+  RowSource src;
   Keys user_keys = { 0 }, item_keys = { 0 };
   ShaJob sha;
   ImportProgress prog = { progress, user_data, cancellable, { 0, 0 }, { 0, 0 }, 0 };
@@ -1285,8 +1571,7 @@ dlen_store_import (DlenStore *s, const char *path, const DlenImportOptions *o,
   FieldIds ids;
   DlenRecord rec;
   DlenReject rej = { 0 };
-  gboolean have_fields, ok = FALSE;
-  guint32 accepted;
+  gboolean have_fields, inserted, ok = FALSE;
   int rc;
   DlenCsvReader *reader;
 
@@ -1477,91 +1762,21 @@ dlen_store_import (DlenStore *s, const char *path, const DlenImportOptions *o,
     g_string_append_printf (cols, ", f%" G_GINT64_FORMAT, ids.num[i]);
   for (guint i = 0; i < schema.n_targets; i++)
     g_string_append_printf (cols, ", f%" G_GINT64_FORMAT, ids.tgt[i]);
-  if (!batch_init (s, &batch, "impressions", cols->str, 15 + schema.n_cat + schema.n_num + schema.n_targets, error))
-    goto rollback;
   g_clear_pointer (&m, dlen_mapping_free);
   m = dlen_mapping_open (path, &o->load, NULL, error);
   if (!m)
     goto rollback;
   reader = dlen_mapping_reader (m);
-  accepted = 0;
-  while ((rc = dlen_mapping_next (m, &rec, &rej, error)) != 0)
-    {
-      const ImportRow *r;
-      Value *v;
-      gint64 iid = 0;
-      if (rc == -2)
-        goto rollback;
-      if (rc == 1)
-        {
-          /* The same rows as pass 1, unless the file changed in between. */
-          r = accepted < rows->len ? &g_array_index (rows, ImportRow, accepted) : NULL;
-          if (!r || strcmp (r->user->key, rec.user) != 0)
-            {
-              g_set_error (error, DLEN_ERROR, DLEN_ERROR_IO, "%s: the file changed while it was being imported", path);
-              goto rollback;
-            }
-          accepted++;
-          if (rec.item && (iid = key_id (s, &item_keys, items, rec.item, error)) < 0)
-            goto rollback;
-          v = batch_row (&batch);
-          value_int (v++, report->import_id);
-          value_int (v++, (gint64) rec.line);
-          value_int (v++, r->user->id);
-          if (rec.item)
-            value_int (v++, iid);
-          else
-            (v++)->type = VAL_NULL;
-          value_int (v++, rec.time_ms);
-          value_int (v++, rec.day);
-          value_text (&batch, v++, rec.session);
-          value_text (&batch, v++, rec.request);
-          if (isnan (rec.truth))
-            (v++)->type = VAL_NULL;
-          else
-            value_double (v++, rec.truth);
-          if (r->user->replay)
-            {
-              /* Walked from the table after the insert. */
-              for (int j = 0; j < 6; j++)
-                v[j].type = VAL_NULL;
-            }
-          else
-            {
-              SqlNumber session = sql_mul_add ((SqlNumber) { FALSE, r->user->id, 0.0 }, 1000000, r->out.s);
-              value_number (&v[0], session);
-              v[1].type = VAL_NULL;
-              if (!rec.request)
-                value_number (&v[1], sql_mul_add (session, 100000, r->out.p / o->request_size));
-              value_int (&v[2], r->out.p);
-              value_double (&v[3], r->out.minutes);
-              value_int (&v[4], r->out.likes20);
-              value_int (&v[5], r->out.negative20);
-            }
-          if (rec.request && r->out.rank)
-            value_int (&v[1], -(gint64) r->out.rank);
-          v += 6;
-          for (guint i = 0; i < schema.n_cat; i++)
-            value_text (&batch, v++, rec.cat[i]);
-          for (guint i = 0; i < schema.n_num; i++)
-            if (isnan (rec.num[i]))
-              (v++)->type = VAL_NULL;
-            else
-              value_double (v++, rec.num[i]);
-          for (guint i = 0; i < schema.n_targets; i++)
-            if (isnan (rec.lab[i]))
-              (v++)->type = VAL_NULL;
-            else
-              value_double (v++, rec.lab[i]);
-          if (!batch_next (s, &batch, error))
-            goto rollback;
-        }
-      if (!import_progress_row (&prog, 1, reader, error))
-        goto rollback;
-    }
-  if (!keys_flush (s, &item_keys, error) || !batch_flush (s, &batch, error))
+  src = (RowSource) { s, path, m, o, &schema, report->import_id, (const ImportRow *) (void *) rows->data, rows->len,
+                      0, &item_keys, items, &prog, 15 + schema.n_cat + schema.n_num + schema.n_targets, NULL };
+  src.values = g_new (Value, src.n_cols);
+  inserted = insert_rows (s, &src, cols->str, error);
+  g_free (src.values);
+  dlen_reject_clear (&src.rej);
+  g_clear_error (&src.error);
+  if (!inserted || !keys_flush (s, &item_keys, error))
     goto rollback;
-  if (accepted != rows->len)
+  if (src.accepted != rows->len)
     {
       g_set_error (error, DLEN_ERROR, DLEN_ERROR_IO, "%s: the file changed while it was being imported", path);
       goto rollback;
@@ -1607,7 +1822,6 @@ out:
       dlen_import_report_clear (report);
       memset (report, 0, sizeof *report);
     }
-  batch_clear (&batch);
   keys_clear (&user_keys);
   keys_clear (&item_keys);
   strings_clear (&sessions);
