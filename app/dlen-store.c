@@ -389,6 +389,7 @@ dlen_import_options_init (DlenImportOptions *o)
   memset (o, 0, sizeof *o);
   o->session_gap_minutes = 30;
   o->request_size = 10;
+  o->stage_limit = (gsize) 256 << 20;
 }
 
 void
@@ -1257,7 +1258,8 @@ typedef struct {
 } ImportProgress;
 
 /* Counts a row read by @pass. Both passes count at half weight, so progress and its calls stay
- * those of one read: about every 4,096 rows of the log. FALSE when cancelled. */
+ * those of one read: about every 4,096 rows of the log. Pass 2 over staged rows has no @reader:
+ * its offset is taken in proportion to its rows. FALSE when cancelled. */
 static gboolean
 import_progress_row (ImportProgress *p, int pass, DlenCsvReader *reader, GError **error)
 {
@@ -1270,9 +1272,143 @@ import_progress_row (ImportProgress *p, int pass, DlenCsvReader *reader, GError 
     return FALSE;
   if ((done & 8191) == 0 && p->func)
     {
-      p->offset[pass] = dlen_csv_reader_offset (reader);
+      p->offset[pass] = reader ? dlen_csv_reader_offset (reader)
+                               : (guint64) ((double) p->offset[0] * (double) p->done[1] / (double) MAX (p->done[0], 1));
       p->func ((p->offset[0] + p->offset[1]) / 2, p->size, done / 2, p->user_data);
     }
+  return TRUE;
+}
+
+/* ---- Staged rows --------------------------------------------------------------------------
+ * Pass 1 keeps every accepted row's converted values in blocks of memory (about 40 bytes, its
+ * numbers as floats and its categorical text), so that pass 2 inserts them without reading,
+ * parsing and validating the log a second time, and reads exactly the rows pass 1 checked.
+ * Past DlenImportOptions.stage_limit the rows are dropped and pass 2 reads the log again. */
+
+#define STAGE_BLOCK ((gsize) 1 << 20)
+
+typedef struct {
+  guint64 line;
+  gint64 time_ms;
+  gint64 item;                 /* items.id, 0: none */
+  gint32 day;
+  guint32 session, request;    /* Strings ids, 0: none */
+  guint32 skipped;             /* rows rejected just before this one */
+  float truth;
+} StagedHead;
+
+typedef struct {
+  char *data;
+  gsize len, size;
+} StageBlock;
+
+typedef struct {
+  GArray *blocks;              /* StageBlock */
+  gsize bytes, limit;
+  gboolean dropped;            /* over the limit: pass 2 reads the log again */
+  guint32 skipped;             /* rows rejected since the last staged row */
+  guint block;                 /* reading position */
+  gsize pos;
+} Stage;
+
+static void
+stage_free_blocks (Stage *st)
+{
+  for (guint i = 0; st->blocks && i < st->blocks->len; i++)
+    g_free (g_array_index (st->blocks, StageBlock, i).data);
+  g_clear_pointer (&st->blocks, g_array_unref);
+}
+
+static void
+stage_init (Stage *st, gsize limit)
+{
+  memset (st, 0, sizeof *st);
+  st->blocks = g_array_new (FALSE, FALSE, sizeof (StageBlock));
+  st->limit = limit;
+}
+
+static void
+stage_skip (Stage *st)
+{
+  st->skipped++;
+}
+
+/* Keeps @rec, its item id @item and its Strings ids. */
+static void
+stage_row (Stage *st, const DlenSchema *schema, const DlenRecord *rec, gint64 item, guint32 session,
+           guint32 request)
+{
+  StagedHead h = { rec->line, rec->time_ms, item, rec->day, session, request, st->skipped, rec->truth };
+  gsize len[DLEN_MAX_CAT_FIELDS];
+  gsize size = sizeof h + (schema->n_num + schema->n_targets) * sizeof (float);
+  StageBlock *b = st->blocks && st->blocks->len ? &g_array_index (st->blocks, StageBlock, st->blocks->len - 1) : NULL;
+  char *out;
+
+  st->skipped = 0;
+  if (st->dropped)
+    return;
+  for (guint i = 0; i < schema->n_cat; i++)
+    size += (len[i] = strlen (rec->cat[i]) + 1);
+  if (st->bytes + size > st->limit)
+    {
+      stage_free_blocks (st);
+      st->dropped = TRUE;
+      return;
+    }
+  if (!b || b->len + size > b->size)
+    {
+      StageBlock nb = { NULL, 0, MAX (STAGE_BLOCK, size) };
+      nb.data = g_malloc (nb.size);
+      g_array_append_val (st->blocks, nb);
+      b = &g_array_index (st->blocks, StageBlock, st->blocks->len - 1);
+    }
+  out = b->data + b->len;
+  memcpy (out, &h, sizeof h);
+  out += sizeof h;
+  memcpy (out, rec->num, schema->n_num * sizeof (float));
+  out += schema->n_num * sizeof (float);
+  memcpy (out, rec->lab, schema->n_targets * sizeof (float));
+  out += schema->n_targets * sizeof (float);
+  for (guint i = 0; i < schema->n_cat; i++)
+    {
+      memcpy (out, rec->cat[i], len[i]);
+      out += len[i];
+    }
+  b->len += size;
+  st->bytes += size;
+}
+
+/* The next staged row into @h and @rec (its text pointing into the stage). FALSE at the end. */
+static gboolean
+stage_next (Stage *st, const DlenSchema *schema, StagedHead *h, DlenRecord *rec)
+{
+  const StageBlock *b;
+  const char *in;
+  if (st->block < st->blocks->len && st->pos == g_array_index (st->blocks, StageBlock, st->block).len)
+    {
+      st->block++;
+      st->pos = 0;
+    }
+  if (st->block >= st->blocks->len)
+    return FALSE;
+  b = &g_array_index (st->blocks, StageBlock, st->block);
+  in = b->data + st->pos;
+  memcpy (h, in, sizeof *h);
+  in += sizeof *h;
+  memcpy (rec->num, in, schema->n_num * sizeof (float));
+  in += schema->n_num * sizeof (float);
+  memcpy (rec->lab, in, schema->n_targets * sizeof (float));
+  in += schema->n_targets * sizeof (float);
+  for (guint i = 0; i < schema->n_cat; i++)
+    {
+      rec->cat[i] = in;
+      in += strlen (in) + 1;
+    }
+  st->pos = (gsize) (in - b->data);
+  rec->line = h->line;
+  rec->time_ms = h->time_ms;
+  rec->day = h->day;
+  rec->truth = h->truth;
   return TRUE;
 }
 
@@ -1295,6 +1431,8 @@ typedef struct {
   guint32 n_rows, accepted;
   Keys *items;
   GHashTable *item_ids;        /* key -> id */
+  Stage *stage;                /* pass 1's rows, unless dropped: then the log is read again */
+  Strings *sessions, *requests;
   ImportProgress *prog;
   guint n_cols;
   Value *values;               /* the current row's, n_cols */
@@ -1320,18 +1458,90 @@ value_float (Value *v, float x)
     value_double (v, x);
 }
 
+/* Sets the values of the accepted row @rec, whose pass 1 row is @r and item id @iid (0: none). */
+static void
+row_source_values (RowSource *src, const ImportRow *r, const DlenRecord *rec, gint64 iid)
+{
+  const DlenSchema *schema = src->schema;
+  Value *v = src->values;
+  value_int (v++, src->import_id);
+  value_int (v++, (gint64) rec->line);
+  value_int (v++, r->user->id);
+  if (iid)
+    value_int (v++, iid);
+  else
+    (v++)->type = VAL_NULL;
+  value_int (v++, rec->time_ms);
+  value_int (v++, rec->day);
+  value_string (v++, rec->session);
+  value_string (v++, rec->request);
+  if (isnan (rec->truth))
+    (v++)->type = VAL_NULL;
+  else
+    value_double (v++, rec->truth);
+  if (r->user->replay)
+    {
+      /* Walked from the table after the insert. */
+      for (int j = 0; j < 6; j++)
+        v[j].type = VAL_NULL;
+    }
+  else
+    {
+      SqlNumber session = sql_mul_add ((SqlNumber) { FALSE, r->user->id, 0.0 }, 1000000, r->out.s);
+      value_number (&v[0], session);
+      v[1].type = VAL_NULL;
+      if (!rec->request)
+        value_number (&v[1], sql_mul_add (session, 100000, r->out.p / src->o->request_size));
+      value_int (&v[2], r->out.p);
+      value_double (&v[3], r->out.minutes);
+      value_int (&v[4], r->out.likes20);
+      value_int (&v[5], r->out.negative20);
+    }
+  if (rec->request && r->out.rank)
+    value_int (&v[1], -(gint64) r->out.rank);
+  v += 6;
+  for (guint i = 0; i < schema->n_cat; i++)
+    value_string (v++, rec->cat[i]);
+  for (guint i = 0; i < schema->n_num; i++)
+    value_float (v++, rec->num[i]);
+  for (guint i = 0; i < schema->n_targets; i++)
+    value_float (v++, rec->lab[i]);
+}
+
+/* Moves to the next staged row; at the end sets eof. FALSE with src->error set when cancelled. */
+static gboolean
+row_source_next_staged (RowSource *src)
+{
+  StagedHead h;
+  DlenRecord *rec = &src->rec;
+  gboolean more = stage_next (src->stage, src->schema, &h, rec);
+  guint32 skipped = more ? h.skipped : src->stage->skipped;
+  for (guint32 k = 0; k < skipped + (more ? 1u : 0u); k++)
+    if (!import_progress_row (src->prog, 1, NULL, &src->error))
+      return FALSE;
+  if (!more || src->accepted >= src->n_rows)
+    {
+      src->eof = TRUE;
+      return TRUE;
+    }
+  rec->session = h.session ? src->sessions->names->pdata[h.session - 1] : NULL;
+  rec->request = h.request ? src->requests->names->pdata[h.request - 1] : NULL;
+  row_source_values (src, &src->rows[src->accepted++], rec, h.item);
+  return TRUE;
+}
+
 /* Reads up to the next accepted row and sets its values; at the end of the log sets eof. FALSE
  * with src->error set on failure. */
 static gboolean
 row_source_next (RowSource *src)
 {
   const DlenRecord *rec = &src->rec;
-  const DlenSchema *schema = src->schema;
   int rc;
+  if (!src->stage->dropped)
+    return row_source_next_staged (src);
   while ((rc = dlen_mapping_next (src->m, &src->rec, &src->rej, &src->error)) != 0)
     {
       const ImportRow *r;
-      Value *v = src->values;
       gint64 iid = 0;
       if (rc == -2 || !import_progress_row (src->prog, 1, dlen_mapping_reader (src->m), &src->error))
         return FALSE;
@@ -1348,48 +1558,7 @@ row_source_next (RowSource *src)
       src->accepted++;
       if (rec->item && (iid = key_id (src->s, src->items, src->item_ids, rec->item, &src->error)) < 0)
         return FALSE;
-      value_int (v++, src->import_id);
-      value_int (v++, (gint64) rec->line);
-      value_int (v++, r->user->id);
-      if (rec->item)
-        value_int (v++, iid);
-      else
-        (v++)->type = VAL_NULL;
-      value_int (v++, rec->time_ms);
-      value_int (v++, rec->day);
-      value_string (v++, rec->session);
-      value_string (v++, rec->request);
-      if (isnan (rec->truth))
-        (v++)->type = VAL_NULL;
-      else
-        value_double (v++, rec->truth);
-      if (r->user->replay)
-        {
-          /* Walked from the table after the insert. */
-          for (int j = 0; j < 6; j++)
-            v[j].type = VAL_NULL;
-        }
-      else
-        {
-          SqlNumber session = sql_mul_add ((SqlNumber) { FALSE, r->user->id, 0.0 }, 1000000, r->out.s);
-          value_number (&v[0], session);
-          v[1].type = VAL_NULL;
-          if (!rec->request)
-            value_number (&v[1], sql_mul_add (session, 100000, r->out.p / src->o->request_size));
-          value_int (&v[2], r->out.p);
-          value_double (&v[3], r->out.minutes);
-          value_int (&v[4], r->out.likes20);
-          value_int (&v[5], r->out.negative20);
-        }
-      if (rec->request && r->out.rank)
-        value_int (&v[1], -(gint64) r->out.rank);
-      v += 6;
-      for (guint i = 0; i < schema->n_cat; i++)
-        value_string (v++, rec->cat[i]);
-      for (guint i = 0; i < schema->n_num; i++)
-        value_float (v++, rec->num[i]);
-      for (guint i = 0; i < schema->n_targets; i++)
-        value_float (v++, rec->lab[i]);
+      row_source_values (src, r, rec, iid);
       return TRUE;
     }
   src->eof = TRUE;
@@ -1564,6 +1733,7 @@ dlen_store_import (DlenStore *s, const char *path, const DlenImportOptions *o,
   gboolean logged_requests = FALSE, rank_requests = FALSE;
   Strings sessions, requests;
   RowSource src;
+  Stage stage;
   Keys user_keys = { 0 }, item_keys = { 0 };
   ShaJob sha;
   ImportProgress prog = { progress, user_data, cancellable, { 0, 0 }, { 0, 0 }, 0 };
@@ -1598,6 +1768,7 @@ dlen_store_import (DlenStore *s, const char *path, const DlenImportOptions *o,
 
   strings_init (&sessions);
   strings_init (&requests);
+  stage_init (&stage, o->stage_limit);
   dlen_store_set_cancellable (s, cancellable);
   /* The import's foreign keys hold by construction: every user_id, item_id and import_id it
    * writes was taken from a row it inserted or read in the same transaction. Checking them
@@ -1690,6 +1861,7 @@ dlen_store_import (DlenStore *s, const char *path, const DlenImportOptions *o,
           if (!report->first_reject)
             report->first_reject = g_strdup (rej.message);
           report->rows_rejected++;
+          stage_skip (&stage);
           sqlite3_reset (ins_rej);
           sqlite3_bind_int64 (ins_rej, 1, report->import_id);
           sqlite3_bind_int64 (ins_rej, 2, (gint64) rej.line);
@@ -1719,6 +1891,14 @@ dlen_store_import (DlenStore *s, const char *path, const DlenImportOptions *o,
           r.in.time_ms = rec.time_ms;
           r.in.session = strings_id (&sessions, rec.session);
           r.in.request = strings_id (&requests, rec.request);
+          if (!stage.dropped)
+            {
+              /* Items are numbered in the order of their first accepted row, in either pass. */
+              gint64 iid = 0;
+              if (rec.item && (iid = key_id (s, &item_keys, items, rec.item, error)) < 0)
+                goto rollback;
+              stage_row (&stage, &schema, &rec, iid, r.in.session, r.in.request);
+            }
           r.in.liked = r.in.negative = FALSE;
           for (guint j = 0; j < n_liked; j++)
             r.in.liked |= rec.lab[liked_t[j]] == 1.0f;
@@ -1762,13 +1942,17 @@ dlen_store_import (DlenStore *s, const char *path, const DlenImportOptions *o,
     g_string_append_printf (cols, ", f%" G_GINT64_FORMAT, ids.num[i]);
   for (guint i = 0; i < schema.n_targets; i++)
     g_string_append_printf (cols, ", f%" G_GINT64_FORMAT, ids.tgt[i]);
-  g_clear_pointer (&m, dlen_mapping_free);
-  m = dlen_mapping_open (path, &o->load, NULL, error);
-  if (!m)
-    goto rollback;
-  reader = dlen_mapping_reader (m);
+  if (stage.dropped)
+    {
+      g_clear_pointer (&m, dlen_mapping_free);
+      m = dlen_mapping_open (path, &o->load, NULL, error);
+      if (!m)
+        goto rollback;
+      reader = dlen_mapping_reader (m);
+    }
   src = (RowSource) { s, path, m, o, &schema, report->import_id, (const ImportRow *) (void *) rows->data, rows->len,
-                      0, &item_keys, items, &prog, 15 + schema.n_cat + schema.n_num + schema.n_targets, NULL };
+                      0, &item_keys, items, &stage, &sessions, &requests, &prog,
+                      15 + schema.n_cat + schema.n_num + schema.n_targets, NULL };
   src.values = g_new (Value, src.n_cols);
   inserted = insert_rows (s, &src, cols->str, error);
   g_free (src.values);
@@ -1824,6 +2008,7 @@ out:
     }
   keys_clear (&user_keys);
   keys_clear (&item_keys);
+  stage_free_blocks (&stage);
   strings_clear (&sessions);
   strings_clear (&requests);
   dlen_reject_clear (&rej);
