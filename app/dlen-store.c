@@ -1649,7 +1649,8 @@ rows_eof (sqlite3_vtab_cursor *cursor)
 static int
 rows_column (sqlite3_vtab_cursor *cursor, sqlite3_context *ctx, int col)
 {
-  const Value *v = &((RowsCursor *) cursor)->src->values[col];
+  const RowSource *src = ((RowsCursor *) cursor)->src;
+  const Value *v = &src->values[col];
   switch (v->type)
     {
     case VAL_INT:
@@ -1659,8 +1660,9 @@ rows_column (sqlite3_vtab_cursor *cursor, sqlite3_context *ctx, int col)
       sqlite3_result_double (ctx, v->d);
       break;
     case VAL_STRING:
-      /* Copied: the reader reuses the buffer for the next row. */
-      sqlite3_result_text (ctx, v->str, -1, SQLITE_TRANSIENT);
+      /* Staged text stays put until the statement is done; the reader's is overwritten by the
+       * next row, so SQLite copies it. */
+      sqlite3_result_text (ctx, v->str, -1, src->stage->dropped ? SQLITE_TRANSIENT : SQLITE_STATIC);
       break;
     case VAL_TEXT:
     case VAL_NULL:
