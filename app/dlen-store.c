@@ -532,82 +532,25 @@ sha_job_finish (DlenStore *s, ShaJob *j, gboolean failed, GError **error)
   return replaced;
 }
 
-/* ---- Batched inserts ----------------------------------------------------------------------- */
+/* ---- Rows into SQLite --------------------------------------------------------------------
+ * The import's rows go in with INSERT INTO t (...) SELECT * FROM dlen_import_rows, whose rows
+ * come from an eponymous virtual table over a ValueSource: SQLite takes each value from
+ * xColumn straight into the record it builds. Bound parameters (multi-row INSERTs of 64 rows)
+ * cost a bind and a copy per value and a statement step per batch on top of that, about a
+ * third more for the whole insert. */
 
-/* Impressions and new keys go in BATCH_ROWS at a time with one multi-row INSERT: a statement's
- * fixed cost (reset, VDBE start and halt, cursor setup) is then shared by the rows. Values are staged
- * (strings copied) because the log reader reuses its buffers for the next row. */
-#define BATCH_ROWS 64
+#define ROWS_TABLE "dlen_import_rows"
 
-typedef enum { VAL_NULL, VAL_INT, VAL_DOUBLE, VAL_TEXT, VAL_STRING } ValueType;
+typedef enum { VAL_NULL, VAL_INT, VAL_DOUBLE, VAL_STRING } ValueType;
 
 typedef struct {
   ValueType type;
   union {
     gint64 i;
     double d;
-    gsize text;                /* VAL_TEXT: offset in Batch.text */
-    const char *str;           /* VAL_STRING: borrowed (RowSource) */
+    const char *str;           /* borrowed: see ValueSource.static_text */
   };
 } Value;
-
-typedef struct {
-  char *sql_head;              /* "INSERT INTO table (...) VALUES " */
-  char *row_marks;             /* "(?, ?, ...)" */
-  sqlite3_stmt *full;          /* BATCH_ROWS rows */
-  guint n_cols, n_rows, max_rows;
-  Value *values;               /* max_rows * n_cols */
-  GString *text;
-} Batch;
-
-static void
-batch_clear (Batch *b)
-{
-  g_clear_pointer (&b->full, sqlite3_finalize);
-  g_clear_pointer (&b->sql_head, g_free);
-  g_clear_pointer (&b->row_marks, g_free);
-  g_clear_pointer (&b->values, g_free);
-  if (b->text)
-    g_string_free (g_steal_pointer (&b->text), TRUE);
-}
-
-static sqlite3_stmt *
-batch_prepare (DlenStore *s, Batch *b, guint rows, GError **error)
-{
-  g_autoptr (GString) sql = g_string_new (b->sql_head);
-  for (guint r = 0; r < rows; r++)
-    {
-      if (r)
-        g_string_append (sql, ", ");
-      g_string_append (sql, b->row_marks);
-    }
-  return prepare (s, sql->str, error);
-}
-
-static gboolean
-batch_init (DlenStore *s, Batch *b, const char *table, const char *columns, guint n_cols, GError **error)
-{
-  g_autoptr (GString) marks = g_string_new ("(?");
-  memset (b, 0, sizeof *b);
-  for (guint c = 1; c < n_cols; c++)
-    g_string_append (marks, ", ?");
-  g_string_append_c (marks, ')');
-  b->sql_head = g_strdup_printf ("INSERT INTO %s (%s) VALUES ", table, columns);
-  b->row_marks = g_string_free (g_steal_pointer (&marks), FALSE);
-  b->n_cols = n_cols;
-  b->max_rows = MAX (1, MIN (BATCH_ROWS, (guint) sqlite3_limit (s->db, SQLITE_LIMIT_VARIABLE_NUMBER, -1) / n_cols));
-  b->values = g_new (Value, (gsize) b->max_rows * n_cols);
-  b->text = g_string_new (NULL);
-  b->full = batch_prepare (s, b, b->max_rows, error);
-  return b->full != NULL;
-}
-
-/* The values of the next row, to fill with the value_* setters. */
-static inline Value *
-batch_row (Batch *b)
-{
-  return b->values + (gsize) b->n_rows * b->n_cols;
-}
 
 static inline void
 value_int (Value *v, gint64 i)
@@ -624,86 +567,192 @@ value_double (Value *v, double d)
 }
 
 static inline void
-value_text (Batch *b, Value *v, const char *text)
+value_string (Value *v, const char *text)
 {
-  if (!text)
-    {
-      v->type = VAL_NULL;
-      return;
-    }
-  v->type = VAL_TEXT;
-  v->text = b->text->len;
-  g_string_append_len (b->text, text, (gssize) strlen (text) + 1);
+  v->type = text ? VAL_STRING : VAL_NULL;
+  v->str = text;
 }
 
-/* Inserts the staged rows. */
+typedef struct _ValueSource ValueSource;
+
+struct _ValueSource {
+  /* Moves to the next row (sets values) or to the end (sets eof); FALSE with error set. */
+  gboolean (*next) (ValueSource *src);
+  guint n_cols;
+  gint64 n_rows;               /* an estimate, for the planner */
+  gboolean static_text;        /* text values outlive the statement (else only their row) */
+  Value *values;               /* the current row's, n_cols */
+  gboolean started, eof;
+  gint64 rowid;
+  GError *error;               /* why the scan stopped */
+};
+
+typedef struct {
+  sqlite3_vtab base;
+  ValueSource *src;
+} RowsTable;
+
+typedef struct {
+  sqlite3_vtab_cursor base;
+  ValueSource *src;
+} RowsCursor;
+
+static int
+rows_connect (sqlite3 *db, void *aux, int argc, const char *const *argv, sqlite3_vtab **out, char **err)
+{
+  ValueSource *src = aux;
+  g_autoptr (GString) sql = g_string_new ("CREATE TABLE x (c0");
+  RowsTable *t;
+  int rc;
+  for (guint c = 1; c < src->n_cols; c++)
+    g_string_append_printf (sql, ", c%u", c);
+  g_string_append_c (sql, ')');
+  if ((rc = sqlite3_declare_vtab (db, sql->str)) != SQLITE_OK)
+    return rc;
+  t = g_new0 (RowsTable, 1);
+  t->src = src;
+  *out = &t->base;
+  return SQLITE_OK;
+}
+
+static int
+rows_disconnect (sqlite3_vtab *vtab)
+{
+  g_free (vtab);
+  return SQLITE_OK;
+}
+
+static int
+rows_best_index (sqlite3_vtab *vtab, sqlite3_index_info *info)
+{
+  info->estimatedCost = 1e9;
+  info->estimatedRows = ((RowsTable *) vtab)->src->n_rows;
+  return SQLITE_OK;
+}
+
+static int
+rows_open (sqlite3_vtab *vtab, sqlite3_vtab_cursor **out)
+{
+  RowsCursor *c = g_new0 (RowsCursor, 1);
+  c->src = ((RowsTable *) vtab)->src;
+  *out = &c->base;
+  return SQLITE_OK;
+}
+
+static int
+rows_close (sqlite3_vtab_cursor *cursor)
+{
+  g_free (cursor);
+  return SQLITE_OK;
+}
+
+static int
+rows_next (sqlite3_vtab_cursor *cursor)
+{
+  ValueSource *src = ((RowsCursor *) cursor)->src;
+  src->rowid++;
+  return src->next (src) ? SQLITE_OK : SQLITE_ERROR;
+}
+
+static int
+rows_filter (sqlite3_vtab_cursor *cursor, int idx, const char *idx_str, int argc, sqlite3_value **argv)
+{
+  ValueSource *src = ((RowsCursor *) cursor)->src;
+  if (src->started)
+    return SQLITE_MISUSE;   /* a source is read once */
+  src->started = TRUE;
+  return rows_next (cursor);
+}
+
+static int
+rows_eof (sqlite3_vtab_cursor *cursor)
+{
+  return ((RowsCursor *) cursor)->src->eof;
+}
+
+static int
+rows_column (sqlite3_vtab_cursor *cursor, sqlite3_context *ctx, int col)
+{
+  const ValueSource *src = ((RowsCursor *) cursor)->src;
+  const Value *v = &src->values[col];
+  switch (v->type)
+    {
+    case VAL_INT:
+      sqlite3_result_int64 (ctx, v->i);
+      break;
+    case VAL_DOUBLE:
+      sqlite3_result_double (ctx, v->d);
+      break;
+    case VAL_STRING:
+      sqlite3_result_text (ctx, v->str, -1, src->static_text ? SQLITE_STATIC : SQLITE_TRANSIENT);
+      break;
+    case VAL_NULL:
+    default:
+      sqlite3_result_null (ctx);
+      break;
+    }
+  return SQLITE_OK;
+}
+
+static int
+rows_rowid (sqlite3_vtab_cursor *cursor, sqlite3_int64 *rowid)
+{
+  *rowid = ((RowsCursor *) cursor)->src->rowid;
+  return SQLITE_OK;
+}
+
+static const sqlite3_module rows_module = {
+  .iVersion = 0,
+  .xCreate = NULL,             /* eponymous only */
+  .xConnect = rows_connect,
+  .xBestIndex = rows_best_index,
+  .xDisconnect = rows_disconnect,
+  .xOpen = rows_open,
+  .xClose = rows_close,
+  .xFilter = rows_filter,
+  .xNext = rows_next,
+  .xEof = rows_eof,
+  .xColumn = rows_column,
+  .xRowid = rows_rowid,
+};
+
+/* Inserts the rows of @src into @table's @columns (src->n_cols of them) in one statement. */
 static gboolean
-batch_flush (DlenStore *s, Batch *b, GError **error)
+insert_rows (DlenStore *s, const char *table, const char *columns, ValueSource *src, GError **error)
 {
-  g_autoptr (sqlite3_stmt) partial = NULL;
-  sqlite3_stmt *st = b->full;
-  guint n = b->n_rows * b->n_cols;
-  if (b->n_rows == 0)
-    return TRUE;
-  if (b->n_rows < b->max_rows)
+  g_autofree char *sql = g_strdup_printf ("INSERT INTO %s (%s) SELECT * FROM " ROWS_TABLE, table, columns);
+  g_autofree char *what = g_strdup_printf ("cannot store the %s", table);
+  sqlite3_stmt *st = NULL;
+  gboolean ok = FALSE;
+  if (sqlite3_create_module_v2 (s->db, ROWS_TABLE, &rows_module, src, NULL) != SQLITE_OK)
+    return sql_fail (s, error, "cannot register the rows to insert");
+  if ((st = prepare (s, sql, error)))
     {
-      partial = batch_prepare (s, b, b->n_rows, error);
-      if (!partial)
-        return FALSE;
-      st = partial;
+      if (sqlite3_step (st) == SQLITE_DONE)
+        ok = TRUE;
+      else if (src->error)
+        g_propagate_error (error, g_steal_pointer (&src->error));
+      else
+        sql_fail (s, error, what);
+      sqlite3_finalize (st);
     }
-  for (guint k = 0; k < n; k++)
-    {
-      const Value *v = &b->values[k];
-      switch (v->type)
-        {
-        case VAL_INT:
-          sqlite3_bind_int64 (st, (int) k + 1, v->i);
-          break;
-        case VAL_DOUBLE:
-          sqlite3_bind_double (st, (int) k + 1, v->d);
-          break;
-        case VAL_TEXT:
-          sqlite3_bind_text (st, (int) k + 1, b->text->str + v->text, -1, SQLITE_STATIC);
-          break;
-        case VAL_NULL:
-        default:
-          sqlite3_bind_null (st, (int) k + 1);
-          break;
-        }
-    }
-  b->n_rows = 0;
-  if (sqlite3_step (st) != SQLITE_DONE)
-    {
-      sql_fail (s, error, "cannot store a batch of rows");
-      sqlite3_reset (st);
-      return FALSE;
-    }
-  sqlite3_reset (st);
-  g_string_truncate (b->text, 0);
-  return TRUE;
-}
-
-/* Ends the row being filled; inserts the batch when full. */
-static inline gboolean
-batch_next (DlenStore *s, Batch *b, GError **error)
-{
-  return ++b->n_rows < b->max_rows || batch_flush (s, b, error);
+  sqlite3_create_module_v2 (s->db, ROWS_TABLE, NULL, NULL, NULL);
+  g_clear_error (&src->error);
+  return ok;
 }
 
 /* ---- Keys -----------------------------------------------------------------------------------
  * users and items map the log's keys to ids. A key new to the project gets its id here (the
- * next rowid, as SQLite would give it) and goes in later with batched INSERTs (keys_flush), so
- * that it costs a hash lookup rather than a query and an insert, and no write runs while pass
- * 2's INSERT does; only a table that had rows before the import is asked whether it knows a
- * key. */
+ * next rowid, as SQLite would give it) and goes in later, all at once (keys_flush), so that it
+ * costs a hash lookup rather than a query and an insert; only a table that had rows before the
+ * import is asked whether it knows a key. */
 
 typedef struct {
   sqlite3_stmt *sel;           /* NULL when the table was empty: every key not seen is new */
   gint64 next_id;              /* of the first pending key */
   GPtrArray *pending;          /* new keys (in chunk), ids next_id, next_id + 1, ... */
   GStringChunk *chunk;
-  Batch batch;
+  char *table;
 } Keys;
 
 static void
@@ -712,7 +761,7 @@ keys_clear (Keys *k)
   g_clear_pointer (&k->sel, sqlite3_finalize);
   g_clear_pointer (&k->pending, g_ptr_array_unref);
   g_clear_pointer (&k->chunk, g_string_chunk_free);
-  batch_clear (&k->batch);
+  g_clear_pointer (&k->table, g_free);
 }
 
 static gboolean
@@ -736,9 +785,8 @@ keys_init (DlenStore *s, Keys *k, const char *table, GError **error)
   k->next_id = last + 1;
   k->pending = g_ptr_array_new ();
   k->chunk = g_string_chunk_new (4096);
-  if (last > 0 && !(k->sel = prepare (s, sel_sql, error)))
-    return FALSE;
-  return batch_init (s, &k->batch, table, "id, key", 2, error);
+  k->table = g_strdup (table);
+  return last == 0 || (k->sel = prepare (s, sel_sql, error)) != NULL;
 }
 
 /* The id of @key: the table's own when it had the key before the import (*@known), else a new
@@ -777,21 +825,40 @@ keys_add (DlenStore *s, Keys *k, const char *key, gboolean *known, GError **erro
   return id;
 }
 
+typedef struct {
+  ValueSource base;
+  Keys *keys;
+  Value values[2];
+} KeySource;
+
+static gboolean
+key_source_next (ValueSource *src)
+{
+  KeySource *ks = (KeySource *) src;
+  guint i = (guint) (src->rowid - 1);
+  if (i >= ks->keys->pending->len)
+    src->eof = TRUE;
+  else
+    {
+      value_int (&ks->values[0], ks->keys->next_id + (gint64) i);
+      value_string (&ks->values[1], ks->keys->pending->pdata[i]);
+    }
+  return TRUE;
+}
+
 /* Inserts the staged keys. */
 static gboolean
 keys_flush (DlenStore *s, Keys *k, GError **error)
 {
-  for (guint i = 0; i < k->pending->len; i++)
-    {
-      Value *v = batch_row (&k->batch);
-      value_int (&v[0], k->next_id + (gint64) i);
-      value_text (&k->batch, &v[1], k->pending->pdata[i]);
-      if (!batch_next (s, &k->batch, error))
-        return FALSE;
-    }
+  KeySource ks = { { key_source_next, 2, k->pending->len, TRUE, NULL, FALSE, FALSE, 0, NULL }, k, { { 0 } } };
+  if (k->pending->len == 0)
+    return TRUE;
+  ks.base.values = ks.values;
+  if (!insert_rows (s, k->table, "id, key", &ks.base, error))
+    return FALSE;
   k->next_id += (gint64) k->pending->len;
   g_ptr_array_set_size (k->pending, 0);
-  return batch_flush (s, &k->batch, error);
+  return TRUE;
 }
 
 /* Returns the id of an item key; @cache avoids a lookup per row. */
@@ -1412,15 +1479,12 @@ stage_next (Stage *st, const DlenSchema *schema, StagedHead *h, DlenRecord *rec)
   return TRUE;
 }
 
-/* ---- Pass 2's rows as a table --------------------------------------------------------------
- * Pass 2 is one statement, INSERT INTO impressions (...) SELECT * FROM dlen_import_rows, whose
- * rows come from an eponymous virtual table that reads the log: SQLite takes each value from
- * xColumn straight into the record it builds. Bound parameters cost a bind and a copy per value
- * and a statement step per batch on top of that, about a third more for the whole insert. */
-
-#define ROWS_TABLE "dlen_import_rows"
+/* ---- Pass 2 ----------------------------------------------------------------------------------
+ * The impressions go in with one insert_rows() from a RowSource: the staged rows or, when they
+ * were dropped, the log read again. */
 
 typedef struct {
+  ValueSource base;
   DlenStore *s;
   const char *path;
   DlenMapping *m;
@@ -1434,20 +1498,9 @@ typedef struct {
   Stage *stage;                /* pass 1's rows, unless dropped: then the log is read again */
   Strings *sessions, *requests;
   ImportProgress *prog;
-  guint n_cols;
-  Value *values;               /* the current row's, n_cols */
-  gboolean started, eof;
   DlenRecord rec;
   DlenReject rej;
-  GError *error;               /* why the scan stopped */
 } RowSource;
-
-static inline void
-value_string (Value *v, const char *text)
-{
-  v->type = text ? VAL_STRING : VAL_NULL;
-  v->str = text;
-}
 
 static inline void
 value_float (Value *v, float x)
@@ -1463,7 +1516,7 @@ static void
 row_source_values (RowSource *src, const ImportRow *r, const DlenRecord *rec, gint64 iid)
 {
   const DlenSchema *schema = src->schema;
-  Value *v = src->values;
+  Value *v = src->base.values;
   value_int (v++, src->import_id);
   value_int (v++, (gint64) rec->line);
   value_int (v++, r->user->id);
@@ -1508,7 +1561,7 @@ row_source_values (RowSource *src, const ImportRow *r, const DlenRecord *rec, gi
     value_float (v++, rec->lab[i]);
 }
 
-/* Moves to the next staged row; at the end sets eof. FALSE with src->error set when cancelled. */
+/* Moves to the next staged row; at the end sets eof. FALSE with the error set when cancelled. */
 static gboolean
 row_source_next_staged (RowSource *src)
 {
@@ -1517,11 +1570,11 @@ row_source_next_staged (RowSource *src)
   gboolean more = stage_next (src->stage, src->schema, &h, rec);
   guint32 skipped = more ? h.skipped : src->stage->skipped;
   for (guint32 k = 0; k < skipped + (more ? 1u : 0u); k++)
-    if (!import_progress_row (src->prog, 1, NULL, &src->error))
+    if (!import_progress_row (src->prog, 1, NULL, &src->base.error))
       return FALSE;
   if (!more || src->accepted >= src->n_rows)
     {
-      src->eof = TRUE;
+      src->base.eof = TRUE;
       return TRUE;
     }
   rec->session = h.session ? src->sessions->names->pdata[h.session - 1] : NULL;
@@ -1533,17 +1586,18 @@ row_source_next_staged (RowSource *src)
 /* Reads up to the next accepted row and sets its values; at the end of the log sets eof. FALSE
  * with src->error set on failure. */
 static gboolean
-row_source_next (RowSource *src)
+row_source_next (ValueSource *base)
 {
+  RowSource *src = (RowSource *) base;
   const DlenRecord *rec = &src->rec;
   int rc;
   if (!src->stage->dropped)
     return row_source_next_staged (src);
-  while ((rc = dlen_mapping_next (src->m, &src->rec, &src->rej, &src->error)) != 0)
+  while ((rc = dlen_mapping_next (src->m, &src->rec, &src->rej, &src->base.error)) != 0)
     {
       const ImportRow *r;
       gint64 iid = 0;
-      if (rc == -2 || !import_progress_row (src->prog, 1, dlen_mapping_reader (src->m), &src->error))
+      if (rc == -2 || !import_progress_row (src->prog, 1, dlen_mapping_reader (src->m), &src->base.error))
         return FALSE;
       if (rc != 1)
         continue;
@@ -1551,171 +1605,18 @@ row_source_next (RowSource *src)
       r = src->accepted < src->n_rows ? &src->rows[src->accepted] : NULL;
       if (!r || strcmp (r->user->key, rec->user) != 0)
         {
-          g_set_error (&src->error, DLEN_ERROR, DLEN_ERROR_IO, "%s: the file changed while it was being imported",
+          g_set_error (&src->base.error, DLEN_ERROR, DLEN_ERROR_IO, "%s: the file changed while it was being imported",
                        src->path);
           return FALSE;
         }
       src->accepted++;
-      if (rec->item && (iid = key_id (src->s, src->items, src->item_ids, rec->item, &src->error)) < 0)
+      if (rec->item && (iid = key_id (src->s, src->items, src->item_ids, rec->item, &src->base.error)) < 0)
         return FALSE;
       row_source_values (src, r, rec, iid);
       return TRUE;
     }
-  src->eof = TRUE;
+  src->base.eof = TRUE;
   return TRUE;
-}
-
-typedef struct {
-  sqlite3_vtab base;
-  RowSource *src;
-} RowsTable;
-
-typedef struct {
-  sqlite3_vtab_cursor base;
-  RowSource *src;
-} RowsCursor;
-
-static int
-rows_connect (sqlite3 *db, void *aux, int argc, const char *const *argv, sqlite3_vtab **out, char **err)
-{
-  RowSource *src = aux;
-  g_autoptr (GString) sql = g_string_new ("CREATE TABLE x (c0");
-  RowsTable *t;
-  int rc;
-  for (guint c = 1; c < src->n_cols; c++)
-    g_string_append_printf (sql, ", c%u", c);
-  g_string_append_c (sql, ')');
-  if ((rc = sqlite3_declare_vtab (db, sql->str)) != SQLITE_OK)
-    return rc;
-  t = g_new0 (RowsTable, 1);
-  t->src = src;
-  *out = &t->base;
-  return SQLITE_OK;
-}
-
-static int
-rows_disconnect (sqlite3_vtab *vtab)
-{
-  g_free (vtab);
-  return SQLITE_OK;
-}
-
-static int
-rows_best_index (sqlite3_vtab *vtab, sqlite3_index_info *info)
-{
-  info->estimatedCost = 1e9;
-  info->estimatedRows = ((RowsTable *) vtab)->src->n_rows;
-  return SQLITE_OK;
-}
-
-static int
-rows_open (sqlite3_vtab *vtab, sqlite3_vtab_cursor **out)
-{
-  RowsCursor *c = g_new0 (RowsCursor, 1);
-  c->src = ((RowsTable *) vtab)->src;
-  *out = &c->base;
-  return SQLITE_OK;
-}
-
-static int
-rows_close (sqlite3_vtab_cursor *cursor)
-{
-  g_free (cursor);
-  return SQLITE_OK;
-}
-
-static int
-rows_next (sqlite3_vtab_cursor *cursor)
-{
-  return row_source_next (((RowsCursor *) cursor)->src) ? SQLITE_OK : SQLITE_ERROR;
-}
-
-static int
-rows_filter (sqlite3_vtab_cursor *cursor, int idx, const char *idx_str, int argc, sqlite3_value **argv)
-{
-  RowSource *src = ((RowsCursor *) cursor)->src;
-  if (src->started)
-    return SQLITE_MISUSE;   /* the log is read once */
-  src->started = TRUE;
-  return rows_next (cursor);
-}
-
-static int
-rows_eof (sqlite3_vtab_cursor *cursor)
-{
-  return ((RowsCursor *) cursor)->src->eof;
-}
-
-static int
-rows_column (sqlite3_vtab_cursor *cursor, sqlite3_context *ctx, int col)
-{
-  const RowSource *src = ((RowsCursor *) cursor)->src;
-  const Value *v = &src->values[col];
-  switch (v->type)
-    {
-    case VAL_INT:
-      sqlite3_result_int64 (ctx, v->i);
-      break;
-    case VAL_DOUBLE:
-      sqlite3_result_double (ctx, v->d);
-      break;
-    case VAL_STRING:
-      /* Staged text stays put until the statement is done; the reader's is overwritten by the
-       * next row, so SQLite copies it. */
-      sqlite3_result_text (ctx, v->str, -1, src->stage->dropped ? SQLITE_TRANSIENT : SQLITE_STATIC);
-      break;
-    case VAL_TEXT:
-    case VAL_NULL:
-    default:
-      sqlite3_result_null (ctx);
-      break;
-    }
-  return SQLITE_OK;
-}
-
-static int
-rows_rowid (sqlite3_vtab_cursor *cursor, sqlite3_int64 *rowid)
-{
-  *rowid = ((RowsCursor *) cursor)->src->accepted;
-  return SQLITE_OK;
-}
-
-static const sqlite3_module rows_module = {
-  .iVersion = 0,
-  .xCreate = NULL,             /* eponymous only */
-  .xConnect = rows_connect,
-  .xBestIndex = rows_best_index,
-  .xDisconnect = rows_disconnect,
-  .xOpen = rows_open,
-  .xClose = rows_close,
-  .xFilter = rows_filter,
-  .xNext = rows_next,
-  .xEof = rows_eof,
-  .xColumn = rows_column,
-  .xRowid = rows_rowid,
-};
-
-/* Runs pass 2: inserts @src's rows, with the columns @cols, in one statement. */
-static gboolean
-insert_rows (DlenStore *s, RowSource *src, const char *cols, GError **error)
-{
-  g_autofree char *sql = g_strdup_printf ("INSERT INTO impressions (%s) SELECT * FROM " ROWS_TABLE, cols);
-  sqlite3_stmt *st = NULL;
-  gboolean ok = FALSE;
-  if (sqlite3_create_module_v2 (s->db, ROWS_TABLE, &rows_module, src, NULL) != SQLITE_OK)
-    return sql_fail (s, error, "cannot read the log as a table");
-  if ((st = prepare (s, sql, error)))
-    {
-      if (sqlite3_step (st) == SQLITE_DONE)
-        ok = TRUE;
-      else if (src->error)
-        g_propagate_error (error, g_steal_pointer (&src->error));
-      else
-        sql_fail (s, error, "cannot store the impressions");
-      sqlite3_finalize (st);
-    }
-  sqlite3_create_module_v2 (s->db, ROWS_TABLE, NULL, NULL, NULL);
-  return ok;
 }
 
 gboolean
@@ -1952,14 +1853,16 @@ dlen_store_import (DlenStore *s, const char *path, const DlenImportOptions *o,
         goto rollback;
       reader = dlen_mapping_reader (m);
     }
-  src = (RowSource) { s, path, m, o, &schema, report->import_id, (const ImportRow *) (void *) rows->data, rows->len,
-                      0, &item_keys, items, &stage, &sessions, &requests, &prog,
-                      15 + schema.n_cat + schema.n_num + schema.n_targets, NULL };
-  src.values = g_new (Value, src.n_cols);
-  inserted = insert_rows (s, &src, cols->str, error);
-  g_free (src.values);
+  src = (RowSource) { { row_source_next, 15 + schema.n_cat + schema.n_num + schema.n_targets, rows->len,
+                        /* staged text stays put until the statement is done; the reader's is
+                         * overwritten by the next row */
+                        !stage.dropped },
+                      s, path, m, o, &schema, report->import_id, (const ImportRow *) (void *) rows->data, rows->len,
+                      0, &item_keys, items, &stage, &sessions, &requests, &prog };
+  src.base.values = g_new (Value, src.base.n_cols);
+  inserted = insert_rows (s, "impressions", cols->str, &src.base, error);
+  g_free (src.base.values);
   dlen_reject_clear (&src.rej);
-  g_clear_error (&src.error);
   if (!inserted || !keys_flush (s, &item_keys, error))
     goto rollback;
   if (src.accepted != rows->len)
