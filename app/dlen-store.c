@@ -902,7 +902,7 @@ key_id (DlenStore *s, Keys *k, GHashTable *cache, const char *key, GError **erro
  * Sessions, requests and history features of an impression come strictly from its user's
  * earlier impressions, ordered by time, then import order (id). history_step() walks one user
  * through that order. For users new to the project the walk runs in memory between the two
- * reads of the log (place_rows), so each row is inserted once with its final features; users
+ * passes of the import (place_rows), so each row is inserted once with its final features; users
  * the project already had are walked again from the table after the insert (replay_histories),
  * reading the (user_id, time_ms, id) index in order, without a sort. */
 
@@ -1116,7 +1116,7 @@ compare_history_id (gconstpointer a, gconstpointer b)
   return x < y ? -1 : x > y;
 }
 
-/* An accepted row between the two reads of the log: what the walk needs (in), replaced in
+/* An accepted row between the two passes: what the walk needs (in), replaced in
  * place by what the insert needs (out) once the row's user has been walked. */
 typedef struct {
   History *user;
@@ -1331,11 +1331,12 @@ number_logged_requests (DlenStore *s, GError **error)
 }
 
 /* ---- Import -------------------------------------------------------------------------------- *
- * The log is read twice inside the one transaction. Pass 1 validates every row, records rejects
- * and users, and keeps per accepted row what the derived features need (32 bytes); the
- * features are then computed in memory (place_rows); pass 2 reads the log again and inserts
- * each accepted row once, final. Reading and validating the log a second time costs less than
- * rewriting every row with an UPDATE. */
+ * Two passes inside the one transaction. Pass 1 reads and validates every row, records rejects,
+ * users and items, and keeps per accepted row what the derived features need (32 bytes) and
+ * its converted values (the Stage); the features are then computed in memory (place_rows);
+ * pass 2 inserts each accepted row once, final, in one statement. Keeping the rows costs less
+ * than reading and validating the log again (what pass 2 does past the stage limit), which
+ * costs less than rewriting every row with an UPDATE. */
 
 typedef struct {
   DlenImportProgressFunc func;
@@ -1680,8 +1681,8 @@ dlen_store_import (DlenStore *s, const char *path, const DlenImportOptions *o,
   m = dlen_mapping_open (path, &o->load, NULL, error);
   if (!m)
     return FALSE;
-  /* The log is read twice, and checksummed beside the first read: a pipe cannot be (it used
-   * to be imported truncated, with the checksum of another part of the stream). */
+  /* The log is checksummed beside pass 1 and may be read again by pass 2: a pipe cannot be
+   * (it used to be imported truncated, with the checksum of another part of the stream). */
   if (!g_file_test (path, G_FILE_TEST_IS_REGULAR))
     {
       g_set_error (error, DLEN_ERROR, DLEN_ERROR_DATA, "%s: not a regular file; save the log to a file to import it",
@@ -1858,7 +1859,7 @@ dlen_store_import (DlenStore *s, const char *path, const DlenImportOptions *o,
   if (g_cancellable_set_error_if_cancelled (cancellable, error))
     goto rollback;
 
-  /* Pass 2: read the log again and insert every accepted row with its features. */
+  /* Pass 2: insert every accepted row with its features. */
   g_string_append (cols, "import_id, line, user_id, item_id, time_ms, day, log_session, log_request, truth,"
                         " session, request, session_pos, session_minutes, hist_likes20, hist_negative20");
   for (guint i = 0; i < schema.n_cat; i++)
@@ -1885,6 +1886,7 @@ dlen_store_import (DlenStore *s, const char *path, const DlenImportOptions *o,
   inserted = insert_rows (s, "impressions", cols->str, &src.base, error);
   g_free (src.base.values);
   dlen_reject_clear (&src.rej);
+  stage_free_blocks (&stage);
   if (!inserted || !keys_flush (s, &item_keys, error))
     goto rollback;
   if (src.accepted != rows->len)
