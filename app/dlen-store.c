@@ -5,6 +5,7 @@
 #include <string.h>
 #include "dlen-csv.h"
 #include "dlen-error.h"
+#include "dlen-sha256.h"
 #include "dlen-store.h"
 
 #define APPLICATION_ID 0x444c454e   /* "DLEN" in PRAGMA application_id */
@@ -423,9 +424,11 @@ dlen_import_report_clear (DlenImportReport *r)
 static char *
 file_sha256 (const char *path, goffset *size, GCancellable *cancellable, GError **error)
 {
-  g_autoptr (GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
   g_autofree guchar *buf = g_malloc (1 << 16);
   FILE *fp = g_fopen (path, "rb");
+  DlenSha256 sum;
+  char hex[65];
+  gboolean failed = FALSE;
   size_t n;
   *size = 0;
   if (!fp)
@@ -433,24 +436,22 @@ file_sha256 (const char *path, goffset *size, GCancellable *cancellable, GError 
       g_set_error (error, DLEN_ERROR, DLEN_ERROR_IO, "%s: %s", path, g_strerror (errno));
       return NULL;
     }
+  dlen_sha256_init (&sum);
   while ((n = fread (buf, 1, 1 << 16, fp)) > 0)
     {
-      g_checksum_update (sum, buf, n);
+      dlen_sha256_update (&sum, buf, n);
       *size += n;
-      if (g_cancellable_set_error_if_cancelled (cancellable, error))
-        {
-          fclose (fp);
-          return NULL;
-        }
+      if ((failed = g_cancellable_set_error_if_cancelled (cancellable, error)))
+        break;
     }
-  if (ferror (fp))
+  dlen_sha256_finish (&sum, hex);
+  if (!failed && ferror (fp))
     {
       g_set_error (error, DLEN_ERROR, DLEN_ERROR_IO, "%s: read error", path);
-      fclose (fp);
-      return NULL;
+      failed = TRUE;
     }
   fclose (fp);
-  return g_strdup (g_checksum_get_string (sum));
+  return failed ? NULL : g_strdup (hex);
 }
 
 /* The checksums of the log (and of its side-feature file) computed in a thread while pass 1
