@@ -5,6 +5,7 @@
 #include <string.h>
 #include "dlen-csv.h"
 #include "dlen-error.h"
+#include "dlen-sha256.h"
 #include "dlen-store.h"
 
 #define APPLICATION_ID 0x444c454e   /* "DLEN" in PRAGMA application_id */
@@ -76,6 +77,24 @@ dlen_store_set_cancellable (DlenStore *s, GCancellable *cancellable)
 
 /* ---- Open and migrate --------------------------------------------------------------------- */
 
+/* impressions without its closing parenthesis: the first import appends its field columns
+ * (define_fields) as ALTER TABLE ADD COLUMN would. */
+#define IMPRESSIONS_TABLE \
+  "CREATE TABLE impressions (" \
+  "  id INTEGER PRIMARY KEY," \
+  "  import_id INTEGER NOT NULL REFERENCES imports (id) ON DELETE CASCADE," \
+  "  line INTEGER NOT NULL," \
+  "  user_id INTEGER NOT NULL REFERENCES users (id)," \
+  "  item_id INTEGER REFERENCES items (id)," \
+  "  time_ms INTEGER NOT NULL, day INTEGER NOT NULL," \
+  "  log_session TEXT, log_request TEXT," \
+  "  session INTEGER, request INTEGER, session_pos INTEGER, session_minutes REAL," \
+  "  hist_likes20 INTEGER, hist_negative20 INTEGER," \
+  "  truth REAL"
+#define IMPRESSIONS_INDEXES \
+  "CREATE INDEX impressions_user_time ON impressions (user_id, time_ms, id);" \
+  "CREATE INDEX impressions_import ON impressions (import_id);"
+
 static const char *const schema_v1 =
   "CREATE TABLE project (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
   "CREATE TABLE fields ("
@@ -101,19 +120,8 @@ static const char *const schema_v1 =
   "CREATE INDEX import_rejects_import ON import_rejects (import_id, line);"
   "CREATE TABLE users (id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE);"
   "CREATE TABLE items (id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE);"
-  "CREATE TABLE impressions ("
-  "  id INTEGER PRIMARY KEY,"
-  "  import_id INTEGER NOT NULL REFERENCES imports (id) ON DELETE CASCADE,"
-  "  line INTEGER NOT NULL,"
-  "  user_id INTEGER NOT NULL REFERENCES users (id),"
-  "  item_id INTEGER REFERENCES items (id),"
-  "  time_ms INTEGER NOT NULL, day INTEGER NOT NULL,"
-  "  log_session TEXT, log_request TEXT,"
-  "  session INTEGER, request INTEGER, session_pos INTEGER, session_minutes REAL,"
-  "  hist_likes20 INTEGER, hist_negative20 INTEGER,"
-  "  truth REAL);"
-  "CREATE INDEX impressions_user_time ON impressions (user_id, time_ms, id);"
-  "CREATE INDEX impressions_import ON impressions (import_id);"
+  IMPRESSIONS_TABLE ");"
+  IMPRESSIONS_INDEXES
   "CREATE TABLE models ("
   "  id INTEGER PRIMARY KEY, name TEXT NOT NULL, arch TEXT NOT NULL, created_ms INTEGER NOT NULL,"
   "  metrics TEXT NOT NULL, history TEXT NOT NULL, file BLOB NOT NULL);"
@@ -318,13 +326,13 @@ read_fields (DlenStore *s, DlenSchema *schema, FieldIds *ids, GError **error)
   return TRUE;
 }
 
+/* Records a field and appends its column's definition to @columns. */
 static gboolean
 insert_field (DlenStore *s, const char *kind, int ordinal, const char *name, int log1p, const DlenTarget *t,
-              gint64 *id, GError **error)
+              gint64 *id, GString *columns, GError **error)
 {
   g_autoptr (sqlite3_stmt) st = prepare (s,
     "INSERT INTO fields (kind, ordinal, name, log1p, target_kind, polarity, weak_source) VALUES (?, ?, ?, ?, ?, ?, ?)", error);
-  g_autofree char *alter = NULL;
   if (!st)
     return FALSE;
   sqlite3_bind_text (st, 1, kind, -1, SQLITE_STATIC);
@@ -343,24 +351,39 @@ insert_field (DlenStore *s, const char *kind, int ordinal, const char *name, int
   *id = sqlite3_last_insert_rowid (s->db);
   /* Column names are generated from the field id; a log's own names only ever travel as
    * bound values, never as SQL text. */
-  alter = g_strdup_printf ("ALTER TABLE impressions ADD COLUMN f%" G_GINT64_FORMAT " %s", *id,
-                           g_str_equal (kind, "category") ? "TEXT" : "REAL");
-  return exec (s, alter, error);
+  g_string_append_printf (columns, ", f%" G_GINT64_FORMAT " %s", *id, g_str_equal (kind, "category") ? "TEXT" : "REAL");
+  return TRUE;
 }
 
+/* Records the fields of the first import and adds their columns to the (empty) impressions
+ * table. The table is made again with them rather than altered once per field: every ALTER
+ * TABLE parses the whole schema again, which took a few milliseconds per import. The new table
+ * reads exactly as the altered one would. */
 static gboolean
 define_fields (DlenStore *s, const DlenSchema *schema, FieldIds *ids, GError **error)
 {
+  g_autoptr (GString) columns = g_string_new (NULL);
+  g_autoptr (GString) sql = NULL;
   for (guint i = 0; i < schema->n_cat; i++)
-    if (!insert_field (s, "category", i, schema->cat[i].name, 0, NULL, &ids->cat[i], error))
+    if (!insert_field (s, "category", i, schema->cat[i].name, 0, NULL, &ids->cat[i], columns, error))
       return FALSE;
   for (guint i = 0; i < schema->n_num; i++)
-    if (!insert_field (s, "numeric", i, schema->num[i].name, schema->num[i].log1p, NULL, &ids->num[i], error))
+    if (!insert_field (s, "numeric", i, schema->num[i].name, schema->num[i].log1p, NULL, &ids->num[i], columns, error))
       return FALSE;
   for (guint i = 0; i < schema->n_targets; i++)
-    if (!insert_field (s, "target", i, schema->targets[i].name, 0, &schema->targets[i], &ids->tgt[i], error))
+    if (!insert_field (s, "target", i, schema->targets[i].name, 0, &schema->targets[i], &ids->tgt[i], columns,
+                       error))
       return FALSE;
-  return TRUE;
+  if (query_int (s, "SELECT EXISTS (SELECT 1 FROM impressions)", 1) != 0)
+    {
+      g_set_error (error, DLEN_ERROR, DLEN_ERROR_FORMAT, "%s: impressions without fields", s->path);
+      return FALSE;
+    }
+  /* Foreign keys are off here (dlen_store_import), so the DROP deletes nothing it checks. */
+  sql = g_string_new ("DROP TABLE impressions;" IMPRESSIONS_TABLE);
+  g_string_append (sql, columns->str);
+  g_string_append (sql, ");" IMPRESSIONS_INDEXES);
+  return exec (s, sql->str, error);
 }
 
 static gboolean
@@ -389,6 +412,7 @@ dlen_import_options_init (DlenImportOptions *o)
   memset (o, 0, sizeof *o);
   o->session_gap_minutes = 30;
   o->request_size = 10;
+  o->stage_limit = (gsize) 256 << 20;
 }
 
 void
@@ -400,9 +424,11 @@ dlen_import_report_clear (DlenImportReport *r)
 static char *
 file_sha256 (const char *path, goffset *size, GCancellable *cancellable, GError **error)
 {
-  g_autoptr (GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
   g_autofree guchar *buf = g_malloc (1 << 16);
   FILE *fp = g_fopen (path, "rb");
+  DlenSha256 sum;
+  char hex[65];
+  gboolean failed = FALSE;
   size_t n;
   *size = 0;
   if (!fp)
@@ -410,24 +436,22 @@ file_sha256 (const char *path, goffset *size, GCancellable *cancellable, GError 
       g_set_error (error, DLEN_ERROR, DLEN_ERROR_IO, "%s: %s", path, g_strerror (errno));
       return NULL;
     }
+  dlen_sha256_init (&sum);
   while ((n = fread (buf, 1, 1 << 16, fp)) > 0)
     {
-      g_checksum_update (sum, buf, n);
+      dlen_sha256_update (&sum, buf, n);
       *size += n;
-      if (g_cancellable_set_error_if_cancelled (cancellable, error))
-        {
-          fclose (fp);
-          return NULL;
-        }
+      if ((failed = g_cancellable_set_error_if_cancelled (cancellable, error)))
+        break;
     }
-  if (ferror (fp))
+  dlen_sha256_finish (&sum, hex);
+  if (!failed && ferror (fp))
     {
       g_set_error (error, DLEN_ERROR, DLEN_ERROR_IO, "%s: read error", path);
-      fclose (fp);
-      return NULL;
+      failed = TRUE;
     }
   fclose (fp);
-  return g_strdup (g_checksum_get_string (sum));
+  return failed ? NULL : g_strdup (hex);
 }
 
 /* The checksums of the log (and of its side-feature file) computed in a thread while pass 1
@@ -531,31 +555,347 @@ sha_job_finish (DlenStore *s, ShaJob *j, gboolean failed, GError **error)
   return replaced;
 }
 
-/* Returns the id of an item key, inserting it when new; @cache avoids a query per row. */
+/* ---- Rows into SQLite --------------------------------------------------------------------
+ * The import's rows go in with INSERT INTO t (...) SELECT * FROM dlen_import_rows, whose rows
+ * come from an eponymous virtual table over a ValueSource: SQLite takes each value from
+ * xColumn straight into the record it builds. Bound parameters (multi-row INSERTs of 64 rows)
+ * cost a bind and a copy per value and a statement step per batch on top of that, about a
+ * third more for the whole insert. */
+
+#define ROWS_TABLE "dlen_import_rows"
+
+typedef enum { VAL_NULL, VAL_INT, VAL_DOUBLE, VAL_STRING } ValueType;
+
+typedef struct {
+  ValueType type;
+  union {
+    gint64 i;
+    double d;
+    const char *str;           /* borrowed: see ValueSource.static_text */
+  };
+} Value;
+
+static inline void
+value_int (Value *v, gint64 i)
+{
+  v->type = VAL_INT;
+  v->i = i;
+}
+
+static inline void
+value_double (Value *v, double d)
+{
+  v->type = VAL_DOUBLE;
+  v->d = d;
+}
+
+static inline void
+value_string (Value *v, const char *text)
+{
+  v->type = text ? VAL_STRING : VAL_NULL;
+  v->str = text;
+}
+
+typedef struct _ValueSource ValueSource;
+
+struct _ValueSource {
+  /* Moves to the next row (sets values) or to the end (sets eof); FALSE with error set. */
+  gboolean (*next) (ValueSource *src);
+  guint n_cols;
+  gint64 n_rows;               /* an estimate, for the planner */
+  gboolean static_text;        /* text values outlive the statement (else only their row) */
+  Value *values;               /* the current row's, n_cols */
+  gboolean started, eof;
+  gint64 rowid;
+  GError *error;               /* why the scan stopped */
+};
+
+typedef struct {
+  sqlite3_vtab base;
+  ValueSource *src;
+} RowsTable;
+
+typedef struct {
+  sqlite3_vtab_cursor base;
+  ValueSource *src;
+} RowsCursor;
+
+static int
+rows_connect (sqlite3 *db, void *aux, int argc, const char *const *argv, sqlite3_vtab **out, char **err)
+{
+  ValueSource *src = aux;
+  g_autoptr (GString) sql = g_string_new ("CREATE TABLE x (c0");
+  RowsTable *t;
+  int rc;
+  for (guint c = 1; c < src->n_cols; c++)
+    g_string_append_printf (sql, ", c%u", c);
+  g_string_append_c (sql, ')');
+  if ((rc = sqlite3_declare_vtab (db, sql->str)) != SQLITE_OK)
+    return rc;
+  t = g_new0 (RowsTable, 1);
+  t->src = src;
+  *out = &t->base;
+  return SQLITE_OK;
+}
+
+static int
+rows_disconnect (sqlite3_vtab *vtab)
+{
+  g_free (vtab);
+  return SQLITE_OK;
+}
+
+static int
+rows_best_index (sqlite3_vtab *vtab, sqlite3_index_info *info)
+{
+  info->estimatedCost = 1e9;
+  info->estimatedRows = ((RowsTable *) vtab)->src->n_rows;
+  return SQLITE_OK;
+}
+
+static int
+rows_open (sqlite3_vtab *vtab, sqlite3_vtab_cursor **out)
+{
+  RowsCursor *c = g_new0 (RowsCursor, 1);
+  c->src = ((RowsTable *) vtab)->src;
+  *out = &c->base;
+  return SQLITE_OK;
+}
+
+static int
+rows_close (sqlite3_vtab_cursor *cursor)
+{
+  g_free (cursor);
+  return SQLITE_OK;
+}
+
+static int
+rows_next (sqlite3_vtab_cursor *cursor)
+{
+  ValueSource *src = ((RowsCursor *) cursor)->src;
+  src->rowid++;
+  return src->next (src) ? SQLITE_OK : SQLITE_ERROR;
+}
+
+static int
+rows_filter (sqlite3_vtab_cursor *cursor, int idx, const char *idx_str, int argc, sqlite3_value **argv)
+{
+  ValueSource *src = ((RowsCursor *) cursor)->src;
+  if (src->started)
+    return SQLITE_MISUSE;   /* a source is read once */
+  src->started = TRUE;
+  return rows_next (cursor);
+}
+
+static int
+rows_eof (sqlite3_vtab_cursor *cursor)
+{
+  return ((RowsCursor *) cursor)->src->eof;
+}
+
+static int
+rows_column (sqlite3_vtab_cursor *cursor, sqlite3_context *ctx, int col)
+{
+  const ValueSource *src = ((RowsCursor *) cursor)->src;
+  const Value *v = &src->values[col];
+  switch (v->type)
+    {
+    case VAL_INT:
+      sqlite3_result_int64 (ctx, v->i);
+      break;
+    case VAL_DOUBLE:
+      sqlite3_result_double (ctx, v->d);
+      break;
+    case VAL_STRING:
+      sqlite3_result_text (ctx, v->str, -1, src->static_text ? SQLITE_STATIC : SQLITE_TRANSIENT);
+      break;
+    case VAL_NULL:
+    default:
+      sqlite3_result_null (ctx);
+      break;
+    }
+  return SQLITE_OK;
+}
+
+static int
+rows_rowid (sqlite3_vtab_cursor *cursor, sqlite3_int64 *rowid)
+{
+  *rowid = ((RowsCursor *) cursor)->src->rowid;
+  return SQLITE_OK;
+}
+
+static const sqlite3_module rows_module = {
+  .iVersion = 0,
+  .xCreate = NULL,             /* eponymous only */
+  .xConnect = rows_connect,
+  .xBestIndex = rows_best_index,
+  .xDisconnect = rows_disconnect,
+  .xOpen = rows_open,
+  .xClose = rows_close,
+  .xFilter = rows_filter,
+  .xNext = rows_next,
+  .xEof = rows_eof,
+  .xColumn = rows_column,
+  .xRowid = rows_rowid,
+};
+
+/* Inserts the rows of @src into @table's @columns (src->n_cols of them) in one statement. */
+static gboolean
+insert_rows (DlenStore *s, const char *table, const char *columns, ValueSource *src, GError **error)
+{
+  g_autofree char *sql = g_strdup_printf ("INSERT INTO %s (%s) SELECT * FROM " ROWS_TABLE, table, columns);
+  g_autofree char *what = g_strdup_printf ("cannot store the %s", table);
+  sqlite3_stmt *st = NULL;
+  gboolean ok = FALSE;
+  if (sqlite3_create_module_v2 (s->db, ROWS_TABLE, &rows_module, src, NULL) != SQLITE_OK)
+    return sql_fail (s, error, "cannot register the rows to insert");
+  if ((st = prepare (s, sql, error)))
+    {
+      if (sqlite3_step (st) == SQLITE_DONE)
+        ok = TRUE;
+      else if (src->error)
+        g_propagate_error (error, g_steal_pointer (&src->error));
+      else
+        sql_fail (s, error, what);
+      sqlite3_finalize (st);
+    }
+  sqlite3_create_module_v2 (s->db, ROWS_TABLE, NULL, NULL, NULL);
+  g_clear_error (&src->error);
+  return ok;
+}
+
+/* ---- Keys -----------------------------------------------------------------------------------
+ * users and items map the log's keys to ids. A key new to the project gets its id here (the
+ * next rowid, as SQLite would give it) and goes in later, all at once (keys_flush), so that it
+ * costs a hash lookup rather than a query and an insert; only a table that had rows before the
+ * import is asked whether it knows a key. */
+
+typedef struct {
+  sqlite3_stmt *sel;           /* NULL when the table was empty: every key not seen is new */
+  gint64 next_id;              /* of the first pending key */
+  GPtrArray *pending;          /* new keys (in chunk), ids next_id, next_id + 1, ... */
+  GStringChunk *chunk;
+  char *table;
+} Keys;
+
+static void
+keys_clear (Keys *k)
+{
+  g_clear_pointer (&k->sel, sqlite3_finalize);
+  g_clear_pointer (&k->pending, g_ptr_array_unref);
+  g_clear_pointer (&k->chunk, g_string_chunk_free);
+  g_clear_pointer (&k->table, g_free);
+}
+
+static gboolean
+keys_init (DlenStore *s, Keys *k, const char *table, GError **error)
+{
+  g_autofree char *max_sql = g_strdup_printf ("SELECT max(id) FROM %s", table);
+  g_autofree char *sel_sql = g_strdup_printf ("SELECT id FROM %s WHERE key = ?", table);
+  g_autoptr (sqlite3_stmt) max = prepare (s, max_sql, error);
+  gint64 last;
+  memset (k, 0, sizeof *k);
+  if (!max)
+    return FALSE;
+  if (sqlite3_step (max) != SQLITE_ROW)
+    return sql_fail (s, error, "cannot read the keys");
+  last = sqlite3_column_type (max, 0) == SQLITE_NULL ? 0 : (gint64) sqlite3_column_int64 (max, 0);
+  if (last == G_MAXINT64)
+    {
+      g_set_error (error, DLEN_ERROR, DLEN_ERROR_DATA, "%s: no ids left in %s", s->path, table);
+      return FALSE;
+    }
+  k->next_id = last + 1;
+  k->pending = g_ptr_array_new ();
+  k->chunk = g_string_chunk_new (4096);
+  k->table = g_strdup (table);
+  return last == 0 || (k->sel = prepare (s, sel_sql, error)) != NULL;
+}
+
+/* The id of @key: the table's own when it had the key before the import (*@known), else a new
+ * one, the key staged for insert (keys_flush). -1 on error. The caller caches the ids: asking
+ * twice for a new key would give it two. */
 static gint64
-key_id (DlenStore *s, sqlite3_stmt *ins, sqlite3_stmt *sel, GHashTable *cache, const char *key, GError **error)
+keys_add (DlenStore *s, Keys *k, const char *key, gboolean *known, GError **error)
+{
+  gint64 id;
+  *known = FALSE;
+  if (k->sel)
+    {
+      int rc;
+      sqlite3_bind_text (k->sel, 1, key, -1, SQLITE_STATIC);
+      rc = sqlite3_step (k->sel);
+      id = rc == SQLITE_ROW ? (gint64) sqlite3_column_int64 (k->sel, 0) : 0;
+      sqlite3_reset (k->sel);
+      if (rc == SQLITE_ROW)
+        {
+          *known = TRUE;
+          return id;
+        }
+      if (rc != SQLITE_DONE)
+        {
+          sql_fail (s, error, "cannot look up a key");
+          return -1;
+        }
+    }
+  if (k->next_id > G_MAXINT64 - (gint64) k->pending->len)
+    {
+      g_set_error (error, DLEN_ERROR, DLEN_ERROR_DATA, "%s: no ids left for a new key", s->path);
+      return -1;
+    }
+  id = k->next_id + (gint64) k->pending->len;
+  g_ptr_array_add (k->pending, g_string_chunk_insert (k->chunk, key));
+  return id;
+}
+
+typedef struct {
+  ValueSource base;
+  Keys *keys;
+  Value values[2];
+} KeySource;
+
+static gboolean
+key_source_next (ValueSource *src)
+{
+  KeySource *ks = (KeySource *) src;
+  guint i = (guint) (src->rowid - 1);
+  if (i >= ks->keys->pending->len)
+    src->eof = TRUE;
+  else
+    {
+      value_int (&ks->values[0], ks->keys->next_id + (gint64) i);
+      value_string (&ks->values[1], ks->keys->pending->pdata[i]);
+    }
+  return TRUE;
+}
+
+/* Inserts the staged keys. */
+static gboolean
+keys_flush (DlenStore *s, Keys *k, GError **error)
+{
+  KeySource ks = { { key_source_next, 2, k->pending->len, TRUE, NULL, FALSE, FALSE, 0, NULL }, k, { { 0 } } };
+  if (k->pending->len == 0)
+    return TRUE;
+  ks.base.values = ks.values;
+  if (!insert_rows (s, k->table, "id, key", &ks.base, error))
+    return FALSE;
+  k->next_id += (gint64) k->pending->len;
+  g_ptr_array_set_size (k->pending, 0);
+  return TRUE;
+}
+
+/* Returns the id of an item key; @cache avoids a lookup per row. */
+static gint64
+key_id (DlenStore *s, Keys *k, GHashTable *cache, const char *key, GError **error)
 {
   gpointer hit = g_hash_table_lookup (cache, key);
+  gboolean known;
   gint64 id;
   if (hit)
     return GPOINTER_TO_SIZE (hit);
-  sqlite3_reset (sel);
-  sqlite3_bind_text (sel, 1, key, -1, SQLITE_STATIC);
-  if (sqlite3_step (sel) == SQLITE_ROW)
-    id = (gint64) sqlite3_column_int64 (sel, 0);
-  else
-    {
-      sqlite3_reset (ins);
-      sqlite3_bind_text (ins, 1, key, -1, SQLITE_STATIC);
-      if (sqlite3_step (ins) != SQLITE_DONE)
-        {
-          sql_fail (s, error, "cannot record a key");
-          return -1;
-        }
-      id = sqlite3_last_insert_rowid (s->db);
-    }
-  sqlite3_reset (sel);
-  g_hash_table_insert (cache, g_strdup (key), GSIZE_TO_POINTER ((gsize) id));
+  id = keys_add (s, k, key, &known, error);
+  if (id >= 0)
+    g_hash_table_insert (cache, g_strdup (key), GSIZE_TO_POINTER ((gsize) id));
   return id;
 }
 
@@ -563,7 +903,7 @@ key_id (DlenStore *s, sqlite3_stmt *ins, sqlite3_stmt *sel, GHashTable *cache, c
  * Sessions, requests and history features of an impression come strictly from its user's
  * earlier impressions, ordered by time, then import order (id). history_step() walks one user
  * through that order. For users new to the project the walk runs in memory between the two
- * reads of the log (place_rows), so each row is inserted once with its final features; users
+ * passes of the import (place_rows), so each row is inserted once with its final features; users
  * the project already had are walked again from the table after the insert (replay_histories),
  * reading the (user_id, time_ms, id) index in order, without a sort. */
 
@@ -597,6 +937,15 @@ bind_number (sqlite3_stmt *st, int k, SqlNumber v)
     sqlite3_bind_double (st, k, v.r);
   else
     sqlite3_bind_int64 (st, k, v.i);
+}
+
+static inline void
+value_number (Value *v, SqlNumber n)
+{
+  if (n.real)
+    value_double (v, n.r);
+  else
+    value_int (v, n.i);
 }
 
 /* Logged session and request ids as small numbers (0: none), so that comparing them is cheap
@@ -739,36 +1088,22 @@ bind_step (sqlite3_stmt *st, int k, gint64 user_id, const Step *x, gboolean logg
   sqlite3_bind_int (st, k + 5, x->negative20);
 }
 
-/* The History of a user key, inserting the user when new; a user the project already had is
+/* The History of a user key, adding the user when new; a user the project already had is
  * marked for replay. @cache maps keys to Histories. */
 static History *
-user_history (DlenStore *s, sqlite3_stmt *ins, sqlite3_stmt *sel, GHashTable *cache, const char *key, GError **error)
+user_history (DlenStore *s, Keys *k, GHashTable *cache, const char *key, GError **error)
 {
   History *h = g_hash_table_lookup (cache, key);
   char *copy;
   if (h)
     return h;
   h = g_new0 (History, 1);
-  sqlite3_reset (sel);
-  sqlite3_bind_text (sel, 1, key, -1, SQLITE_STATIC);
-  if (sqlite3_step (sel) == SQLITE_ROW)
+  h->id = keys_add (s, k, key, &h->replay, error);
+  if (h->id < 0)
     {
-      h->id = (gint64) sqlite3_column_int64 (sel, 0);
-      h->replay = TRUE;
+      g_free (h);
+      return NULL;
     }
-  else
-    {
-      sqlite3_reset (ins);
-      sqlite3_bind_text (ins, 1, key, -1, SQLITE_STATIC);
-      if (sqlite3_step (ins) != SQLITE_DONE)
-        {
-          sql_fail (s, error, "cannot record a key");
-          g_free (h);
-          return NULL;
-        }
-      h->id = sqlite3_last_insert_rowid (s->db);
-    }
-  sqlite3_reset (sel);
   copy = g_strdup (key);
   h->key = copy;
   g_hash_table_insert (cache, copy, h);
@@ -782,7 +1117,7 @@ compare_history_id (gconstpointer a, gconstpointer b)
   return x < y ? -1 : x > y;
 }
 
-/* An accepted row between the two reads of the log: what the walk needs (in), replaced in
+/* An accepted row between the two passes: what the walk needs (in), replaced in
  * place by what the insert needs (out) once the row's user has been walked. */
 typedef struct {
   History *user;
@@ -996,179 +1331,13 @@ number_logged_requests (DlenStore *s, GError **error)
     " WHERE impressions.id = r.id", error);
 }
 
-/* ---- Batched inserts ----------------------------------------------------------------------- */
-
-/* Impressions go in BATCH_ROWS at a time with one multi-row INSERT: a statement's fixed cost
- * (reset, VDBE start and halt, cursor setup) is then shared by the rows. Values are staged
- * (strings copied) because the log reader reuses its buffers for the next row. */
-#define BATCH_ROWS 64
-
-typedef enum { VAL_NULL, VAL_INT, VAL_DOUBLE, VAL_TEXT } ValueType;
-
-typedef struct {
-  ValueType type;
-  union {
-    gint64 i;
-    double d;
-    gsize text;                /* offset in Batch.text */
-  };
-} Value;
-
-typedef struct {
-  char *sql_head;              /* "INSERT INTO impressions (...) VALUES " */
-  char *row_marks;             /* "(?, ?, ...)" */
-  sqlite3_stmt *full;          /* BATCH_ROWS rows */
-  guint n_cols, n_rows, max_rows;
-  Value *values;               /* max_rows * n_cols */
-  GString *text;
-} Batch;
-
-static void
-batch_clear (Batch *b)
-{
-  g_clear_pointer (&b->full, sqlite3_finalize);
-  g_clear_pointer (&b->sql_head, g_free);
-  g_clear_pointer (&b->row_marks, g_free);
-  g_clear_pointer (&b->values, g_free);
-  if (b->text)
-    g_string_free (g_steal_pointer (&b->text), TRUE);
-}
-
-static sqlite3_stmt *
-batch_prepare (DlenStore *s, Batch *b, guint rows, GError **error)
-{
-  g_autoptr (GString) sql = g_string_new (b->sql_head);
-  for (guint r = 0; r < rows; r++)
-    {
-      if (r)
-        g_string_append (sql, ", ");
-      g_string_append (sql, b->row_marks);
-    }
-  return prepare (s, sql->str, error);
-}
-
-static gboolean
-batch_init (DlenStore *s, Batch *b, const char *columns, guint n_cols, GError **error)
-{
-  g_autoptr (GString) marks = g_string_new ("(?");
-  memset (b, 0, sizeof *b);
-  for (guint c = 1; c < n_cols; c++)
-    g_string_append (marks, ", ?");
-  g_string_append_c (marks, ')');
-  b->sql_head = g_strdup_printf ("INSERT INTO impressions (%s) VALUES ", columns);
-  b->row_marks = g_string_free (g_steal_pointer (&marks), FALSE);
-  b->n_cols = n_cols;
-  b->max_rows = MAX (1, MIN (BATCH_ROWS, (guint) sqlite3_limit (s->db, SQLITE_LIMIT_VARIABLE_NUMBER, -1) / n_cols));
-  b->values = g_new (Value, (gsize) b->max_rows * n_cols);
-  b->text = g_string_new (NULL);
-  b->full = batch_prepare (s, b, b->max_rows, error);
-  return b->full != NULL;
-}
-
-/* The values of the next row, to fill with the value_* setters. */
-static inline Value *
-batch_row (Batch *b)
-{
-  return b->values + (gsize) b->n_rows * b->n_cols;
-}
-
-static inline void
-value_int (Value *v, gint64 i)
-{
-  v->type = VAL_INT;
-  v->i = i;
-}
-
-static inline void
-value_double (Value *v, double d)
-{
-  v->type = VAL_DOUBLE;
-  v->d = d;
-}
-
-static inline void
-value_number (Value *v, SqlNumber n)
-{
-  if (n.real)
-    value_double (v, n.r);
-  else
-    value_int (v, n.i);
-}
-
-static inline void
-value_text (Batch *b, Value *v, const char *text)
-{
-  if (!text)
-    {
-      v->type = VAL_NULL;
-      return;
-    }
-  v->type = VAL_TEXT;
-  v->text = b->text->len;
-  g_string_append_len (b->text, text, (gssize) strlen (text) + 1);
-}
-
-/* Inserts the staged rows. */
-static gboolean
-batch_flush (DlenStore *s, Batch *b, GError **error)
-{
-  g_autoptr (sqlite3_stmt) partial = NULL;
-  sqlite3_stmt *st = b->full;
-  guint n = b->n_rows * b->n_cols;
-  if (b->n_rows == 0)
-    return TRUE;
-  if (b->n_rows < b->max_rows)
-    {
-      partial = batch_prepare (s, b, b->n_rows, error);
-      if (!partial)
-        return FALSE;
-      st = partial;
-    }
-  for (guint k = 0; k < n; k++)
-    {
-      const Value *v = &b->values[k];
-      switch (v->type)
-        {
-        case VAL_INT:
-          sqlite3_bind_int64 (st, (int) k + 1, v->i);
-          break;
-        case VAL_DOUBLE:
-          sqlite3_bind_double (st, (int) k + 1, v->d);
-          break;
-        case VAL_TEXT:
-          sqlite3_bind_text (st, (int) k + 1, b->text->str + v->text, -1, SQLITE_STATIC);
-          break;
-        case VAL_NULL:
-        default:
-          sqlite3_bind_null (st, (int) k + 1);
-          break;
-        }
-    }
-  b->n_rows = 0;
-  if (sqlite3_step (st) != SQLITE_DONE)
-    {
-      sql_fail (s, error, "cannot store an impression");
-      sqlite3_reset (st);
-      return FALSE;
-    }
-  sqlite3_reset (st);
-  g_string_truncate (b->text, 0);
-  return TRUE;
-}
-
-/* Ends the row being filled; inserts the batch when full. */
-static inline gboolean
-batch_next (DlenStore *s, Batch *b, GError **error)
-{
-  return ++b->n_rows < b->max_rows || batch_flush (s, b, error);
-}
-
 /* ---- Import -------------------------------------------------------------------------------- *
- * The log is read twice inside the one transaction. Pass 1 validates every row, records rejects
- * and users, and keeps per accepted row what the derived features need (32 bytes); the
- * features are then computed in memory (place_rows); pass 2 reads the log again and inserts
- * each accepted row once, final. Reading and validating the log a second time costs less than
- * rewriting every row with an UPDATE. */
+ * Two passes inside the one transaction. Pass 1 reads and validates every row, records rejects,
+ * users and items, and keeps per accepted row what the derived features need (32 bytes) and
+ * its converted values (the Stage); the features are then computed in memory (place_rows);
+ * pass 2 inserts each accepted row once, final, in one statement. Keeping the rows costs less
+ * than reading and validating the log again (what pass 2 does past the stage limit), which
+ * costs less than rewriting every row with an UPDATE. */
 
 typedef struct {
   DlenImportProgressFunc func;
@@ -1180,7 +1349,8 @@ typedef struct {
 } ImportProgress;
 
 /* Counts a row read by @pass. Both passes count at half weight, so progress and its calls stay
- * those of one read: about every 4,096 rows of the log. FALSE when cancelled. */
+ * those of one read: about every 4,096 rows of the log. Pass 2 over staged rows has no @reader:
+ * its offset is taken in proportion to its rows. FALSE when cancelled. */
 static gboolean
 import_progress_row (ImportProgress *p, int pass, DlenCsvReader *reader, GError **error)
 {
@@ -1193,9 +1363,284 @@ import_progress_row (ImportProgress *p, int pass, DlenCsvReader *reader, GError 
     return FALSE;
   if ((done & 8191) == 0 && p->func)
     {
-      p->offset[pass] = dlen_csv_reader_offset (reader);
+      p->offset[pass] = reader ? dlen_csv_reader_offset (reader)
+                               : (guint64) ((double) p->offset[0] * (double) p->done[1] / (double) MAX (p->done[0], 1));
       p->func ((p->offset[0] + p->offset[1]) / 2, p->size, done / 2, p->user_data);
     }
+  return TRUE;
+}
+
+/* ---- Staged rows --------------------------------------------------------------------------
+ * Pass 1 keeps every accepted row's converted values in blocks of memory (a 48-byte head, its
+ * numbers as floats and its categorical text: about 100 bytes), so that pass 2 inserts them
+ * without reading, parsing and validating the log a second time, and inserts exactly the rows
+ * pass 1 checked. Past DlenImportOptions.stage_limit the rows are dropped and pass 2 reads the
+ * log again. */
+
+#define STAGE_BLOCK ((gsize) 1 << 20)
+
+typedef struct {
+  guint64 line;
+  gint64 time_ms;
+  gint64 item;                 /* items.id, 0: none */
+  gint32 day;
+  guint32 session, request;    /* Strings ids, 0: none */
+  guint32 skipped;             /* rows rejected just before this one */
+  float truth;
+} StagedHead;
+
+typedef struct {
+  char *data;
+  gsize len, size;
+} StageBlock;
+
+typedef struct {
+  GArray *blocks;              /* StageBlock */
+  gsize bytes, limit;
+  gboolean dropped;            /* over the limit: pass 2 reads the log again */
+  guint32 skipped;             /* rows rejected since the last staged row */
+  guint block;                 /* reading position */
+  gsize pos;
+} Stage;
+
+static void
+stage_free_blocks (Stage *st)
+{
+  for (guint i = 0; st->blocks && i < st->blocks->len; i++)
+    g_free (g_array_index (st->blocks, StageBlock, i).data);
+  g_clear_pointer (&st->blocks, g_array_unref);
+}
+
+static void
+stage_init (Stage *st, gsize limit)
+{
+  memset (st, 0, sizeof *st);
+  st->blocks = g_array_new (FALSE, FALSE, sizeof (StageBlock));
+  st->limit = limit;
+}
+
+static void
+stage_skip (Stage *st)
+{
+  st->skipped++;
+}
+
+/* Keeps @rec, its item id @item and its Strings ids. */
+static void
+stage_row (Stage *st, const DlenSchema *schema, const DlenRecord *rec, gint64 item, guint32 session,
+           guint32 request)
+{
+  StagedHead h = { rec->line, rec->time_ms, item, rec->day, session, request, st->skipped, rec->truth };
+  gsize len[DLEN_MAX_CAT_FIELDS];
+  gsize size = sizeof h + (schema->n_num + schema->n_targets) * sizeof (float);
+  StageBlock *b = st->blocks && st->blocks->len ? &g_array_index (st->blocks, StageBlock, st->blocks->len - 1) : NULL;
+  char *out;
+
+  st->skipped = 0;
+  if (st->dropped)
+    return;
+  for (guint i = 0; i < schema->n_cat; i++)
+    size += (len[i] = strlen (rec->cat[i]) + 1);
+  if (st->bytes + size > st->limit)
+    {
+      stage_free_blocks (st);
+      st->dropped = TRUE;
+      return;
+    }
+  if (!b || b->len + size > b->size)
+    {
+      StageBlock nb = { NULL, 0, MAX (STAGE_BLOCK, size) };
+      nb.data = g_malloc (nb.size);
+      g_array_append_val (st->blocks, nb);
+      b = &g_array_index (st->blocks, StageBlock, st->blocks->len - 1);
+    }
+  out = b->data + b->len;
+  memcpy (out, &h, sizeof h);
+  out += sizeof h;
+  memcpy (out, rec->num, schema->n_num * sizeof (float));
+  out += schema->n_num * sizeof (float);
+  memcpy (out, rec->lab, schema->n_targets * sizeof (float));
+  out += schema->n_targets * sizeof (float);
+  for (guint i = 0; i < schema->n_cat; i++)
+    {
+      memcpy (out, rec->cat[i], len[i]);
+      out += len[i];
+    }
+  b->len += size;
+  st->bytes += size;
+}
+
+/* The next staged row into @h and @rec (its text pointing into the stage). FALSE at the end. */
+static gboolean
+stage_next (Stage *st, const DlenSchema *schema, StagedHead *h, DlenRecord *rec)
+{
+  const StageBlock *b;
+  const char *in;
+  if (st->block < st->blocks->len && st->pos == g_array_index (st->blocks, StageBlock, st->block).len)
+    {
+      st->block++;
+      st->pos = 0;
+    }
+  if (st->block >= st->blocks->len)
+    return FALSE;
+  b = &g_array_index (st->blocks, StageBlock, st->block);
+  in = b->data + st->pos;
+  memcpy (h, in, sizeof *h);
+  in += sizeof *h;
+  memcpy (rec->num, in, schema->n_num * sizeof (float));
+  in += schema->n_num * sizeof (float);
+  memcpy (rec->lab, in, schema->n_targets * sizeof (float));
+  in += schema->n_targets * sizeof (float);
+  for (guint i = 0; i < schema->n_cat; i++)
+    {
+      rec->cat[i] = in;
+      in += strlen (in) + 1;
+    }
+  st->pos = (gsize) (in - b->data);
+  rec->line = h->line;
+  rec->time_ms = h->time_ms;
+  rec->day = h->day;
+  rec->truth = h->truth;
+  return TRUE;
+}
+
+/* ---- Pass 2 ----------------------------------------------------------------------------------
+ * The impressions go in with one insert_rows() from a RowSource: the staged rows or, when they
+ * were dropped, the log read again. */
+
+typedef struct {
+  ValueSource base;
+  DlenStore *s;
+  const char *path;
+  DlenMapping *m;
+  const DlenImportOptions *o;
+  const DlenSchema *schema;
+  gint64 import_id;
+  const ImportRow *rows;       /* pass 1's accepted rows, their features placed */
+  guint32 n_rows, accepted;
+  Keys *items;
+  GHashTable *item_ids;        /* key -> id */
+  Stage *stage;                /* pass 1's rows, unless dropped: then the log is read again */
+  Strings *sessions, *requests;
+  ImportProgress *prog;
+  DlenRecord rec;
+  DlenReject rej;
+} RowSource;
+
+static inline void
+value_float (Value *v, float x)
+{
+  if (isnan (x))
+    v->type = VAL_NULL;
+  else
+    value_double (v, x);
+}
+
+/* Sets the values of the accepted row @rec, whose pass 1 row is @r and item id @iid (0: none). */
+static void
+row_source_values (RowSource *src, const ImportRow *r, const DlenRecord *rec, gint64 iid)
+{
+  const DlenSchema *schema = src->schema;
+  Value *v = src->base.values;
+  value_int (v++, src->import_id);
+  value_int (v++, (gint64) rec->line);
+  value_int (v++, r->user->id);
+  if (iid)
+    value_int (v++, iid);
+  else
+    (v++)->type = VAL_NULL;
+  value_int (v++, rec->time_ms);
+  value_int (v++, rec->day);
+  value_string (v++, rec->session);
+  value_string (v++, rec->request);
+  if (isnan (rec->truth))
+    (v++)->type = VAL_NULL;
+  else
+    value_double (v++, rec->truth);
+  if (r->user->replay)
+    {
+      /* Walked from the table after the insert. */
+      for (int j = 0; j < 6; j++)
+        v[j].type = VAL_NULL;
+    }
+  else
+    {
+      SqlNumber session = sql_mul_add ((SqlNumber) { FALSE, r->user->id, 0.0 }, 1000000, r->out.s);
+      value_number (&v[0], session);
+      v[1].type = VAL_NULL;
+      if (!rec->request)
+        value_number (&v[1], sql_mul_add (session, 100000, r->out.p / src->o->request_size));
+      value_int (&v[2], r->out.p);
+      value_double (&v[3], r->out.minutes);
+      value_int (&v[4], r->out.likes20);
+      value_int (&v[5], r->out.negative20);
+    }
+  if (rec->request && r->out.rank)
+    value_int (&v[1], -(gint64) r->out.rank);
+  v += 6;
+  for (guint i = 0; i < schema->n_cat; i++)
+    value_string (v++, rec->cat[i]);
+  for (guint i = 0; i < schema->n_num; i++)
+    value_float (v++, rec->num[i]);
+  for (guint i = 0; i < schema->n_targets; i++)
+    value_float (v++, rec->lab[i]);
+}
+
+/* Moves to the next staged row; at the end sets eof. FALSE with the error set when cancelled. */
+static gboolean
+row_source_next_staged (RowSource *src)
+{
+  StagedHead h;
+  DlenRecord *rec = &src->rec;
+  gboolean more = stage_next (src->stage, src->schema, &h, rec);
+  guint32 skipped = more ? h.skipped : src->stage->skipped;
+  for (guint32 k = 0; k < skipped + (more ? 1u : 0u); k++)
+    if (!import_progress_row (src->prog, 1, NULL, &src->base.error))
+      return FALSE;
+  if (!more || src->accepted >= src->n_rows)
+    {
+      src->base.eof = TRUE;
+      return TRUE;
+    }
+  rec->session = h.session ? src->sessions->names->pdata[h.session - 1] : NULL;
+  rec->request = h.request ? src->requests->names->pdata[h.request - 1] : NULL;
+  row_source_values (src, &src->rows[src->accepted++], rec, h.item);
+  return TRUE;
+}
+
+/* Reads up to the next accepted row and sets its values; at the end of the log sets eof. FALSE
+ * with src->error set on failure. */
+static gboolean
+row_source_next (ValueSource *base)
+{
+  RowSource *src = (RowSource *) base;
+  const DlenRecord *rec = &src->rec;
+  int rc;
+  if (!src->stage->dropped)
+    return row_source_next_staged (src);
+  while ((rc = dlen_mapping_next (src->m, &src->rec, &src->rej, &src->base.error)) != 0)
+    {
+      const ImportRow *r;
+      gint64 iid = 0;
+      if (rc == -2 || !import_progress_row (src->prog, 1, dlen_mapping_reader (src->m), &src->base.error))
+        return FALSE;
+      if (rc != 1)
+        continue;
+      /* The same rows as pass 1, unless the file changed in between. */
+      r = src->accepted < src->n_rows ? &src->rows[src->accepted] : NULL;
+      if (!r || strcmp (r->user->key, rec->user) != 0)
+        {
+          g_set_error (&src->base.error, DLEN_ERROR, DLEN_ERROR_IO, "%s: the file changed while it was being imported",
+                       src->path);
+          return FALSE;
+        }
+      src->accepted++;
+      if (rec->item && (iid = key_id (src->s, src->items, src->item_ids, rec->item, &src->base.error)) < 0)
+        return FALSE;
+      row_source_values (src, r, rec, iid);
+      return TRUE;
+    }
+  src->base.eof = TRUE;
   return TRUE;
 }
 
@@ -1206,7 +1651,6 @@ dlen_store_import (DlenStore *s, const char *path, const DlenImportOptions *o,
 {
   g_autoptr (DlenMapping) m = NULL;
   g_autoptr (sqlite3_stmt) ins_import = NULL, ins_rej = NULL, upd_import = NULL;
-  g_autoptr (sqlite3_stmt) ins_user = NULL, sel_user = NULL, ins_item = NULL, sel_item = NULL;
   g_autoptr (GHashTable) users = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   g_autoptr (GHashTable) items = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   g_autoptr (GPtrArray) user_list = g_ptr_array_new ();
@@ -1216,15 +1660,16 @@ dlen_store_import (DlenStore *s, const char *path, const DlenImportOptions *o,
   guint liked_t[DLEN_MAX_TARGETS], negative_t[DLEN_MAX_TARGETS], n_liked = 0, n_negative = 0;
   gboolean logged_requests = FALSE, rank_requests = FALSE;
   Strings sessions, requests;
-  Batch batch = { 0 };
+  RowSource src;
+  Stage stage;
+  Keys user_keys = { 0 }, item_keys = { 0 };
   ShaJob sha;
   ImportProgress prog = { progress, user_data, cancellable, { 0, 0 }, { 0, 0 }, 0 };
   DlenSchema stored, schema;
   FieldIds ids;
   DlenRecord rec;
   DlenReject rej = { 0 };
-  gboolean have_fields, ok = FALSE;
-  guint32 accepted;
+  gboolean have_fields, inserted, ok = FALSE;
   int rc;
   DlenCsvReader *reader;
 
@@ -1238,8 +1683,8 @@ dlen_store_import (DlenStore *s, const char *path, const DlenImportOptions *o,
   m = dlen_mapping_open (path, &o->load, NULL, error);
   if (!m)
     return FALSE;
-  /* The log is read twice, and checksummed beside the first read: a pipe cannot be (it used
-   * to be imported truncated, with the checksum of another part of the stream). */
+  /* The log is checksummed beside pass 1 and may be read again by pass 2: a pipe cannot be
+   * (it used to be imported truncated, with the checksum of another part of the stream). */
   if (!g_file_test (path, G_FILE_TEST_IS_REGULAR))
     {
       g_set_error (error, DLEN_ERROR, DLEN_ERROR_DATA, "%s: not a regular file; save the log to a file to import it",
@@ -1251,7 +1696,14 @@ dlen_store_import (DlenStore *s, const char *path, const DlenImportOptions *o,
 
   strings_init (&sessions);
   strings_init (&requests);
+  stage_init (&stage, o->stage_limit);
   dlen_store_set_cancellable (s, cancellable);
+  /* The import's foreign keys hold by construction: every user_id, item_id and import_id it
+   * writes was taken from a row it inserted or read in the same transaction. Checking them
+   * would cost a lookup in each parent table per impression. (Only outside a transaction
+   * does the pragma take effect.) */
+  if (!exec (s, "PRAGMA foreign_keys = OFF", error))
+    goto out;
   if (!exec (s, "BEGIN IMMEDIATE", error))
     goto out;
   {
@@ -1316,11 +1768,7 @@ dlen_store_import (DlenStore *s, const char *path, const DlenImportOptions *o,
   g_string_append_c (liked_sql, ')');
   g_string_append_c (negative_sql, ')');
   ins_rej = prepare (s, "INSERT INTO import_rejects (import_id, line, col, column_name, reason) VALUES (?, ?, ?, ?, ?)", error);
-  ins_user = prepare (s, "INSERT INTO users (key) VALUES (?)", error);
-  sel_user = prepare (s, "SELECT id FROM users WHERE key = ?", error);
-  ins_item = prepare (s, "INSERT INTO items (key) VALUES (?)", error);
-  sel_item = prepare (s, "SELECT id FROM items WHERE key = ?", error);
-  if (!ins_rej || !ins_user || !sel_user || !ins_item || !sel_item)
+  if (!ins_rej || !keys_init (s, &user_keys, "users", error) || !keys_init (s, &item_keys, "items", error))
     goto rollback;
 
   /* Pass 1: validate, record rejects and users, keep what the derived features need. */
@@ -1341,6 +1789,7 @@ dlen_store_import (DlenStore *s, const char *path, const DlenImportOptions *o,
           if (!report->first_reject)
             report->first_reject = g_strdup (rej.message);
           report->rows_rejected++;
+          stage_skip (&stage);
           sqlite3_reset (ins_rej);
           sqlite3_bind_int64 (ins_rej, 1, report->import_id);
           sqlite3_bind_int64 (ins_rej, 2, (gint64) rej.line);
@@ -1355,7 +1804,7 @@ dlen_store_import (DlenStore *s, const char *path, const DlenImportOptions *o,
         }
       else
         {
-          History *h = user_history (s, ins_user, sel_user, users, rec.user, error);
+          History *h = user_history (s, &user_keys, users, rec.user, error);
           ImportRow r;
           if (!h)
             goto rollback;
@@ -1370,6 +1819,14 @@ dlen_store_import (DlenStore *s, const char *path, const DlenImportOptions *o,
           r.in.time_ms = rec.time_ms;
           r.in.session = strings_id (&sessions, rec.session);
           r.in.request = strings_id (&requests, rec.request);
+          if (!stage.dropped)
+            {
+              /* Items are numbered in the order of their first accepted row, in either pass. */
+              gint64 iid = 0;
+              if (rec.item && (iid = key_id (s, &item_keys, items, rec.item, error)) < 0)
+                goto rollback;
+              stage_row (&stage, &schema, &rec, iid, r.in.session, r.in.request);
+            }
           r.in.liked = r.in.negative = FALSE;
           for (guint j = 0; j < n_liked; j++)
             r.in.liked |= rec.lab[liked_t[j]] == 1.0f;
@@ -1386,6 +1843,8 @@ dlen_store_import (DlenStore *s, const char *path, const DlenImportOptions *o,
         goto rollback;
     }
   prog.offset[0] = dlen_csv_reader_offset (reader);
+  if (!keys_flush (s, &user_keys, error))
+    goto rollback;
   if (report->rows_accepted == 0)
     {
       g_set_error (error, DLEN_ERROR, DLEN_ERROR_DATA, "%s: no usable rows%s%s", path,
@@ -1402,7 +1861,7 @@ dlen_store_import (DlenStore *s, const char *path, const DlenImportOptions *o,
   if (g_cancellable_set_error_if_cancelled (cancellable, error))
     goto rollback;
 
-  /* Pass 2: read the log again and insert every accepted row with its features. */
+  /* Pass 2: insert every accepted row with its features. */
   g_string_append (cols, "import_id, line, user_id, item_id, time_ms, day, log_session, log_request, truth,"
                         " session, request, session_pos, session_minutes, hist_likes20, hist_negative20");
   for (guint i = 0; i < schema.n_cat; i++)
@@ -1411,91 +1870,28 @@ dlen_store_import (DlenStore *s, const char *path, const DlenImportOptions *o,
     g_string_append_printf (cols, ", f%" G_GINT64_FORMAT, ids.num[i]);
   for (guint i = 0; i < schema.n_targets; i++)
     g_string_append_printf (cols, ", f%" G_GINT64_FORMAT, ids.tgt[i]);
-  if (!batch_init (s, &batch, cols->str, 15 + schema.n_cat + schema.n_num + schema.n_targets, error))
-    goto rollback;
-  g_clear_pointer (&m, dlen_mapping_free);
-  m = dlen_mapping_open (path, &o->load, NULL, error);
-  if (!m)
-    goto rollback;
-  reader = dlen_mapping_reader (m);
-  accepted = 0;
-  while ((rc = dlen_mapping_next (m, &rec, &rej, error)) != 0)
+  if (stage.dropped)
     {
-      const ImportRow *r;
-      Value *v;
-      gint64 iid = 0;
-      if (rc == -2)
+      g_clear_pointer (&m, dlen_mapping_free);
+      m = dlen_mapping_open (path, &o->load, NULL, error);
+      if (!m)
         goto rollback;
-      if (rc == 1)
-        {
-          /* The same rows as pass 1, unless the file changed in between. */
-          r = accepted < rows->len ? &g_array_index (rows, ImportRow, accepted) : NULL;
-          if (!r || strcmp (r->user->key, rec.user) != 0)
-            {
-              g_set_error (error, DLEN_ERROR, DLEN_ERROR_IO, "%s: the file changed while it was being imported", path);
-              goto rollback;
-            }
-          accepted++;
-          if (rec.item && (iid = key_id (s, ins_item, sel_item, items, rec.item, error)) < 0)
-            goto rollback;
-          v = batch_row (&batch);
-          value_int (v++, report->import_id);
-          value_int (v++, (gint64) rec.line);
-          value_int (v++, r->user->id);
-          if (rec.item)
-            value_int (v++, iid);
-          else
-            (v++)->type = VAL_NULL;
-          value_int (v++, rec.time_ms);
-          value_int (v++, rec.day);
-          value_text (&batch, v++, rec.session);
-          value_text (&batch, v++, rec.request);
-          if (isnan (rec.truth))
-            (v++)->type = VAL_NULL;
-          else
-            value_double (v++, rec.truth);
-          if (r->user->replay)
-            {
-              /* Walked from the table after the insert. */
-              for (int j = 0; j < 6; j++)
-                v[j].type = VAL_NULL;
-            }
-          else
-            {
-              SqlNumber session = sql_mul_add ((SqlNumber) { FALSE, r->user->id, 0.0 }, 1000000, r->out.s);
-              value_number (&v[0], session);
-              v[1].type = VAL_NULL;
-              if (!rec.request)
-                value_number (&v[1], sql_mul_add (session, 100000, r->out.p / o->request_size));
-              value_int (&v[2], r->out.p);
-              value_double (&v[3], r->out.minutes);
-              value_int (&v[4], r->out.likes20);
-              value_int (&v[5], r->out.negative20);
-            }
-          if (rec.request && r->out.rank)
-            value_int (&v[1], -(gint64) r->out.rank);
-          v += 6;
-          for (guint i = 0; i < schema.n_cat; i++)
-            value_text (&batch, v++, rec.cat[i]);
-          for (guint i = 0; i < schema.n_num; i++)
-            if (isnan (rec.num[i]))
-              (v++)->type = VAL_NULL;
-            else
-              value_double (v++, rec.num[i]);
-          for (guint i = 0; i < schema.n_targets; i++)
-            if (isnan (rec.lab[i]))
-              (v++)->type = VAL_NULL;
-            else
-              value_double (v++, rec.lab[i]);
-          if (!batch_next (s, &batch, error))
-            goto rollback;
-        }
-      if (!import_progress_row (&prog, 1, reader, error))
-        goto rollback;
+      reader = dlen_mapping_reader (m);
     }
-  if (!batch_flush (s, &batch, error))
+  src = (RowSource) { { row_source_next, 15 + schema.n_cat + schema.n_num + schema.n_targets, rows->len,
+                        /* staged text stays put until the statement is done; the reader's is
+                         * overwritten by the next row */
+                        !stage.dropped },
+                      s, path, m, o, &schema, report->import_id, (const ImportRow *) (void *) rows->data, rows->len,
+                      0, &item_keys, items, &stage, &sessions, &requests, &prog };
+  src.base.values = g_new (Value, src.base.n_cols);
+  inserted = insert_rows (s, "impressions", cols->str, &src.base, error);
+  g_free (src.base.values);
+  dlen_reject_clear (&src.rej);
+  stage_free_blocks (&stage);
+  if (!inserted || !keys_flush (s, &item_keys, error))
     goto rollback;
-  if (accepted != rows->len)
+  if (src.accepted != rows->len)
     {
       g_set_error (error, DLEN_ERROR, DLEN_ERROR_IO, "%s: the file changed while it was being imported", path);
       goto rollback;
@@ -1541,11 +1937,14 @@ out:
       dlen_import_report_clear (report);
       memset (report, 0, sizeof *report);
     }
-  batch_clear (&batch);
+  keys_clear (&user_keys);
+  keys_clear (&item_keys);
+  stage_free_blocks (&stage);
   strings_clear (&sessions);
   strings_clear (&requests);
   dlen_reject_clear (&rej);
   dlen_store_set_cancellable (s, NULL);
+  sqlite3_exec (s->db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
   return ok;
 }
 

@@ -37,6 +37,8 @@ typedef struct {
   DlenLoadOptions load;        /* preset, mapping, side features, strict */
   guint session_gap_minutes;   /* split sessions on this gap when the log has none (30) */
   guint request_size;          /* impressions per request when the log has none (10) */
+  gsize stage_limit;           /* bytes of converted rows kept between the two passes; past it
+                                * the second pass reads the log again (256 MiB) */
 } DlenImportOptions;
 
 void dlen_import_options_init (DlenImportOptions *options);

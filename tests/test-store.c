@@ -153,6 +153,31 @@ assert_healthy (DlenStore *store)
 
 /* A SHA-256 over the schema, the header pragmas and every row of every table: equal digests
  * mean the project is exactly as it was, columns added by ALTER TABLE included. */
+static void
+digest_table (DlenStore *store, GChecksum *sum, const char *table)
+{
+  g_autofree char *probe = g_strdup_printf ("SELECT * FROM \"%s\"", table);
+  g_autoptr (sqlite3_stmt) st = sql_prepare (store, probe);
+  g_autoptr (GString) sql = g_string_new (probe);
+  int n = sqlite3_column_count (st);
+  g_clear_pointer (&st, sqlite3_finalize);
+  for (int c = 0; c < n; c++)
+    g_string_append_printf (sql, "%s%d", c ? ", " : " ORDER BY ", c + 1);
+  st = sql_prepare (store, sql->str);
+  g_checksum_update (sum, (const guchar *) sql->str, -1);
+  while (sqlite3_step (st) == SQLITE_ROW)
+    for (int c = 0; c < n; c++)
+      {
+        guchar type = (guchar) sqlite3_column_type (st, c);
+        int len = sqlite3_column_bytes (st, c);
+        const void *blob = sqlite3_column_blob (st, c);
+        g_checksum_update (sum, &type, 1);
+        g_checksum_update (sum, (const guchar *) &len, sizeof len);
+        if (len > 0)
+          g_checksum_update (sum, blob, len);
+      }
+}
+
 static char *
 project_digest (DlenStore *store)
 {
@@ -176,28 +201,7 @@ project_digest (DlenStore *store)
         g_ptr_array_add (tables, g_strdup ((const char *) sqlite3_column_text (master, 1)));
     }
   for (guint t = 0; t < tables->len; t++)
-    {
-      g_autofree char *probe = g_strdup_printf ("SELECT * FROM \"%s\"", (char *) tables->pdata[t]);
-      g_autoptr (sqlite3_stmt) st = sql_prepare (store, probe);
-      g_autoptr (GString) sql = g_string_new (probe);
-      int n = sqlite3_column_count (st);
-      g_clear_pointer (&st, sqlite3_finalize);
-      for (int c = 0; c < n; c++)
-        g_string_append_printf (sql, "%s%d", c ? ", " : " ORDER BY ", c + 1);
-      st = sql_prepare (store, sql->str);
-      g_checksum_update (sum, (const guchar *) sql->str, -1);
-      while (sqlite3_step (st) == SQLITE_ROW)
-        for (int c = 0; c < n; c++)
-          {
-            guchar type = (guchar) sqlite3_column_type (st, c);
-            int len = sqlite3_column_bytes (st, c);
-            const void *blob = sqlite3_column_blob (st, c);
-            g_checksum_update (sum, &type, 1);
-            g_checksum_update (sum, (const guchar *) &len, sizeof len);
-            if (len > 0)
-              g_checksum_update (sum, blob, len);
-          }
-    }
+    digest_table (store, sum, tables->pdata[t]);
   return g_strdup (g_checksum_get_string (sum));
 }
 
@@ -1414,6 +1418,65 @@ remove_tmpdir (void)
   g_rmdir (tmpdir);
 }
 
+/* ---- Staged rows -------------------------------------------------------------------------------- */
+
+/* A log in the fixtures' layout with a bad time every 37th row, @n rows over 40 users from
+ * @first_user on, each user's rows out of time order. */
+static char *
+make_log_with_rejects (const char *name, guint n, guint first_user)
+{
+  char *path = tmp_path (name);
+  FILE *fp = g_fopen (path, "w");
+  g_assert_nonnull (fp);
+  fputs ("user,item,time,click,like,dislike,stay_ms,score\n", fp);
+  for (guint i = 0; i < n; i++)
+    if (i % 37 == 5)
+      fprintf (fp, "user-%u,item-%u,soon,1,0,0,10,1.5\n", first_user + i % 40, i % 700);
+    else
+      fprintf (fp, "user-%u,item-%u,%" G_GINT64_FORMAT ",%u,%u,%u,%u,%.3f\n", first_user + i % 40, (i * 7919) % 2000,
+               (gint64) 1700000000000 + (gint64) ((i * 104729) % n) * 41000, i % 3 == 0, i % 5 == 0, i % 11 == 0,
+               (i * 131) % 60000, (double) (i % 89) / 9.0);
+  g_assert_cmpint (fclose (fp), ==, 0);
+  return path;
+}
+
+static char *
+import_digest (DlenStore *store)
+{
+  static const char *const tables[] = { "impressions", "users", "items", "import_rejects", "fields" };
+  g_autoptr (GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
+  for (guint t = 0; t < G_N_ELEMENTS (tables); t++)
+    digest_table (store, sum, tables[t]);
+  return g_strdup (g_checksum_get_string (sum));
+}
+
+/* Past its stage limit the import reads the log a second time instead of keeping its rows:
+ * the same project either way, for a first import and for one that adds to known users. */
+static void
+test_stage_limit (void)
+{
+  g_autofree char *first = make_log_with_rejects ("stage-1.csv", 6000, 0);
+  g_autofree char *second = make_log_with_rejects ("stage-2.csv", 3000, 20);
+  g_autoptr (DlenStore) staged = new_project ("stage-kept.dlen");
+  g_autoptr (DlenStore) reread = new_project ("stage-reread.dlen");
+  g_autofree char *a = NULL, *b = NULL;
+  DlenImportOptions o;
+
+  generic_options (&o, FALSE);
+  import_ok (staged, first, &o, 6000 - 163);
+  import_ok (staged, second, &o, 3000 - 81);
+  o.stage_limit = 4096;
+  import_ok (reread, first, &o, 6000 - 163);
+  import_ok (reread, second, &o, 3000 - 81);
+  a = import_digest (staged);
+  b = import_digest (reread);
+  g_assert_cmpstr (a, ==, b);
+  g_assert_cmpint (sql_int (staged, "SELECT count(*) FROM import_rejects"), ==, 163 + 81);
+  g_assert_cmpint (sql_int (staged, "SELECT count(*) FROM impressions WHERE session IS NULL"), ==, 0);
+  assert_healthy (staged);
+  assert_healthy (reread);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1439,6 +1502,7 @@ main (int argc, char **argv)
   g_test_add_func ("/dlen/store/import/sigkill", test_sigkill);
   g_test_add_func ("/dlen/store/import/full-disk", test_full_disk);
   g_test_add_func ("/dlen/store/import/cancel", test_cancel);
+  g_test_add_func ("/dlen/store/import/stage-limit", test_stage_limit);
   for (guint i = 0; i < G_N_ELEMENTS (leak_cases); i++)
     {
       g_autofree char *path = g_strdup_printf ("/dlen/store/history/leakage/%s", leak_cases[i].name);
