@@ -241,7 +241,7 @@ dlen_store_open (const char *path, gboolean create, GError **error)
             return NULL;
           }
       }
-      version = DLEN_STORE_SCHEMA_VERSION;
+      version = 1;   /* the migrations below bring it up to date */
       app_id = APPLICATION_ID;
     }
   if (app_id != APPLICATION_ID)
@@ -256,8 +256,25 @@ dlen_store_open (const char *path, gboolean create, GError **error)
                    path, version, DLEN_STORE_SCHEMA_VERSION);
       return NULL;
     }
-  /* Version 1 is the first; later versions add their migration steps here, each in a
-   * transaction that also bumps user_version. */
+  /* Each step in a transaction that also bumps user_version. */
+  if (version < 2)
+    {
+      /* 2: the item side-feature file of an import and its checksum. */
+      if (!exec (s, "BEGIN IMMEDIATE", error))
+        return NULL;
+      if (query_int (s, "SELECT count(*) FROM pragma_table_info('imports') WHERE name = 'item_features'", 0) == 0
+          && !exec (s, "ALTER TABLE imports ADD COLUMN item_features TEXT;"
+                       "ALTER TABLE imports ADD COLUMN item_features_sha256 TEXT;", error))
+        {
+          sqlite3_exec (s->db, "ROLLBACK", NULL, NULL, NULL);
+          return NULL;
+        }
+      if (!exec (s, "PRAGMA user_version = 2", error) || !exec (s, "COMMIT", error))
+        {
+          sqlite3_exec (s->db, "ROLLBACK", NULL, NULL, NULL);
+          return NULL;
+        }
+    }
   return g_steal_pointer (&s);
 }
 
@@ -459,13 +476,13 @@ file_sha256 (const char *path, goffset *size, GCancellable *cancellable, GError 
  * at once costs less than once after the other. Their errors and the duplicate check keep
  * precedence over every later error (sha_job_finish), as when they were computed first. */
 typedef struct {
-  char *path, *uf_path;
+  char *path, *uf_path, *if_path;
   GCancellable *cancellable;
   GThread *thread;
   gint done;                   /* atomic: the checksums are ready */
   gboolean checked;            /* joined and checked (the outcome is in failed) */
   gboolean failed;
-  char *sha, *uf_sha;
+  char *sha, *uf_sha, *if_sha;
   goffset size;
   GError *error;
 } ShaJob;
@@ -474,20 +491,23 @@ static gpointer
 sha_job_run (gpointer data)
 {
   ShaJob *j = data;
-  goffset uf_size;
+  goffset side_size;
   j->sha = file_sha256 (j->path, &j->size, j->cancellable, &j->error);
   if (j->sha && j->uf_path)
-    j->uf_sha = file_sha256 (j->uf_path, &uf_size, j->cancellable, &j->error);
+    j->uf_sha = file_sha256 (j->uf_path, &side_size, j->cancellable, &j->error);
+  if (j->sha && !j->error && j->if_path)
+    j->if_sha = file_sha256 (j->if_path, &side_size, j->cancellable, &j->error);
   g_atomic_int_set (&j->done, 1);
   return NULL;
 }
 
 static void
-sha_job_start (ShaJob *j, const char *path, const char *uf_path, GCancellable *cancellable)
+sha_job_start (ShaJob *j, const char *path, const char *uf_path, const char *if_path, GCancellable *cancellable)
 {
   memset (j, 0, sizeof *j);
   j->path = g_strdup (path);
   j->uf_path = g_strdup (uf_path);
+  j->if_path = g_strdup (if_path);
   j->cancellable = cancellable ? g_object_ref (cancellable) : NULL;
   j->thread = g_thread_new ("dlen-sha256", sha_job_run, j);
 }
@@ -550,8 +570,10 @@ sha_job_finish (DlenStore *s, ShaJob *j, gboolean failed, GError **error)
   g_clear_object (&j->cancellable);
   g_clear_pointer (&j->path, g_free);
   g_clear_pointer (&j->uf_path, g_free);
+  g_clear_pointer (&j->if_path, g_free);
   g_clear_pointer (&j->sha, g_free);
   g_clear_pointer (&j->uf_sha, g_free);
+  g_clear_pointer (&j->if_sha, g_free);
   return replaced;
 }
 
@@ -1692,7 +1714,7 @@ dlen_store_import (DlenStore *s, const char *path, const DlenImportOptions *o,
       return FALSE;
     }
   schema = *dlen_mapping_schema (m);
-  sha_job_start (&sha, path, dlen_mapping_user_features (m), cancellable);
+  sha_job_start (&sha, path, dlen_mapping_user_features (m), dlen_mapping_item_features (m), cancellable);
 
   strings_init (&sessions);
   strings_init (&requests);
@@ -1731,14 +1753,15 @@ dlen_store_import (DlenStore *s, const char *path, const DlenImportOptions *o,
     goto rollback;
 
   /* Size and checksums are filled in at the end (the ShaJob); '' is no sha256 of a file. */
-  ins_import = prepare (s, "INSERT INTO imports (source, size, sha256, preset, user_features, started_ms)"
-                           " VALUES (?, 0, '', ?, ?, ?)", error);
+  ins_import = prepare (s, "INSERT INTO imports (source, size, sha256, preset, user_features, item_features, started_ms)"
+                           " VALUES (?, 0, '', ?, ?, ?, ?)", error);
   if (!ins_import)
     goto rollback;
   sqlite3_bind_text (ins_import, 1, path, -1, SQLITE_STATIC);
   sqlite3_bind_text (ins_import, 2, dlen_mapping_preset (m), -1, SQLITE_STATIC);
   sqlite3_bind_text (ins_import, 3, dlen_mapping_user_features (m), -1, SQLITE_STATIC);
-  sqlite3_bind_int64 (ins_import, 4, g_get_real_time () / 1000);
+  sqlite3_bind_text (ins_import, 4, dlen_mapping_item_features (m), -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (ins_import, 5, g_get_real_time () / 1000);
   if (sqlite3_step (ins_import) != SQLITE_DONE)
     {
       sql_fail (s, error, "cannot record the import");
@@ -1904,7 +1927,8 @@ dlen_store_import (DlenStore *s, const char *path, const DlenImportOptions *o,
   if (!sha_job_check (s, &sha, TRUE, error))
     goto rollback;
   upd_import = prepare (s, "UPDATE imports SET finished_ms = ?, rows_read = ?, rows_accepted = ?, rows_rejected = ?,"
-                           " size = ?, sha256 = ?, user_features_sha256 = ? WHERE id = ?", error);
+                           " size = ?, sha256 = ?, user_features_sha256 = ?, item_features_sha256 = ? WHERE id = ?",
+                  error);
   if (!upd_import)
     goto rollback;
   sqlite3_bind_int64 (upd_import, 1, g_get_real_time () / 1000);
@@ -1914,7 +1938,8 @@ dlen_store_import (DlenStore *s, const char *path, const DlenImportOptions *o,
   sqlite3_bind_int64 (upd_import, 5, sha.size);
   sqlite3_bind_text (upd_import, 6, sha.sha, -1, SQLITE_STATIC);
   sqlite3_bind_text (upd_import, 7, sha.uf_sha, -1, SQLITE_STATIC);
-  sqlite3_bind_int64 (upd_import, 8, report->import_id);
+  sqlite3_bind_text (upd_import, 8, sha.if_sha, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (upd_import, 9, report->import_id);
   if (sqlite3_step (upd_import) != SQLITE_DONE)
     {
       sql_fail (s, error, "cannot finish the import record");
@@ -2301,8 +2326,8 @@ dlen_store_info_json (DlenStore *s, GError **error)
         g_string_append (o, ": null");
     }
   g_string_append (o, "}, \"imports\": [");
-  st = prepare (s, "SELECT id, source, size, sha256, preset, started_ms, finished_ms, rows_read, rows_accepted, rows_rejected"
-                   " FROM imports ORDER BY id", error);
+  st = prepare (s, "SELECT id, source, size, sha256, preset, started_ms, finished_ms, rows_read, rows_accepted, rows_rejected,"
+                   " user_features, user_features_sha256, item_features, item_features_sha256 FROM imports ORDER BY id", error);
   if (!st)
     return NULL;
   for (int n = 0; sqlite3_step (st) == SQLITE_ROW; n++)
@@ -2315,9 +2340,21 @@ dlen_store_info_json (DlenStore *s, GError **error)
       json_escape (o, (const char *) sqlite3_column_text (st, 4));
       g_string_append_printf (o, ", \"started_ms\": %" G_GINT64_FORMAT ", \"finished_ms\": %" G_GINT64_FORMAT
                                  ", \"rows_read\": %" G_GINT64_FORMAT ", \"rows_accepted\": %" G_GINT64_FORMAT
-                                 ", \"rows_rejected\": %" G_GINT64_FORMAT "}",
+                                 ", \"rows_rejected\": %" G_GINT64_FORMAT,
                               (gint64) sqlite3_column_int64 (st, 5), (gint64) sqlite3_column_int64 (st, 6), (gint64) sqlite3_column_int64 (st, 7),
                               (gint64) sqlite3_column_int64 (st, 8), (gint64) sqlite3_column_int64 (st, 9));
+      /* The side-feature files joined, with their checksums (null when none). */
+      for (int c = 10; c < 14; c++)
+        {
+          static const char *const names[] = { "user_features", "user_features_sha256", "item_features",
+                                               "item_features_sha256" };
+          g_string_append_printf (o, ", \"%s\": ", names[c - 10]);
+          if (sqlite3_column_type (st, c) == SQLITE_NULL)
+            g_string_append (o, "null");
+          else
+            json_escape (o, (const char *) sqlite3_column_text (st, c));
+        }
+      g_string_append_c (o, '}');
     }
   g_string_append_printf (o, "], \"rejects\": %" G_GINT64_FORMAT ", \"models\": [",
                           query_int (s, "SELECT count(*) FROM import_rejects", 0));

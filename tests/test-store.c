@@ -1403,6 +1403,94 @@ test_train_synthetic (void)
   train_both (project, log, "synthetic");
 }
 
+/* ---- Item side features and the version-2 schema -------------------------------------------- */
+
+static char *
+file_sha256_hex (const char *path)
+{
+  g_autofree char *bytes = NULL;
+  gsize len;
+  g_assert_true (g_file_get_contents (path, &bytes, &len, NULL));
+  return g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) bytes, len);
+}
+
+/* An import with --item-features records the file and its checksum, and stores the joined
+ * fields with each impression (unknown videos get an empty author). */
+static void
+test_import_item_features (void)
+{
+  g_autofree char *log = kuairand_log ();
+  g_autofree char *dir = g_path_get_dirname (log);
+  g_autofree char *items = g_build_filename (dir, "video_features_basic.csv", NULL);
+  g_autofree char *sha = NULL;
+  g_autoptr (DlenStore) store = NULL;
+  g_autoptr (sqlite3_stmt) st = NULL;
+  g_autoptr (GError) error = NULL;
+  DlenImportOptions o;
+  DlenImportReport report;
+  gint64 author;
+
+  if (!g_file_test (log, G_FILE_TEST_EXISTS) || !g_file_test (items, G_FILE_TEST_EXISTS))
+    {
+      g_test_skip ("../shared/data is not present");
+      return;
+    }
+  store = new_project ("items.dlen");
+  dlen_import_options_init (&o);
+  o.load.preset = "kuairand";
+  o.load.item_features = items;
+  g_assert_true (dlen_store_import (store, log, &o, NULL, NULL, NULL, &report, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (report.rows_accepted, ==, 41828);
+  dlen_import_report_clear (&report);
+  sha = file_sha256_hex (items);
+  st = sql_prepare (store, "SELECT item_features, item_features_sha256 FROM imports WHERE id = 1");
+  g_assert_cmpint (sqlite3_step (st), ==, SQLITE_ROW);
+  g_assert_cmpstr ((const char *) sqlite3_column_text (st, 0), ==, items);
+  g_assert_cmpstr ((const char *) sqlite3_column_text (st, 1), ==, sha);
+  /* 1,115 of the log's impressions show a video of the side file: they have an author. */
+  author = sql_int (store, "SELECT id FROM fields WHERE kind = 'category' AND name = 'author_id'");
+  g_assert_cmpint (author, >, 0);
+  {
+    g_autofree char *q = g_strdup_printf ("SELECT count(*) FROM impressions WHERE f%" G_GINT64_FORMAT " <> ''", author);
+    g_assert_cmpint (sql_int (store, q), ==, 1115);
+  }
+}
+
+/* A project of schema version 1 (no item-feature columns) is brought to version 2 on open,
+ * keeping its rows. */
+static void
+test_migrate_v1 (void)
+{
+  g_autofree char *project = tmp_path ("v1.dlen");
+  g_autoptr (GError) error = NULL;
+  g_autofree char *log = tmp_path ("v1.tsv");
+  gint64 rows;
+  DlenImportOptions o;
+  generate (log, "2000", "50", "3");
+  {
+    g_autoptr (DlenStore) store = new_project ("v1.dlen");
+    dlen_import_options_init (&o);
+    o.load.preset = "synthetic";
+    import_ok (store, log, &o, 2000);
+    /* Back to version 1, as older builds made it. */
+    g_assert_cmpint (sqlite3_exec (dlen_store_db (store),
+                                   "ALTER TABLE imports DROP COLUMN item_features;"
+                                   "ALTER TABLE imports DROP COLUMN item_features_sha256;"
+                                   "PRAGMA user_version = 1;", NULL, NULL, NULL), ==, SQLITE_OK);
+  }
+  {
+    g_autoptr (DlenStore) store = dlen_store_open (project, FALSE, &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (sql_int (store, "PRAGMA user_version"), ==, DLEN_STORE_SCHEMA_VERSION);
+    g_assert_cmpint (sql_int (store, "SELECT count(*) FROM pragma_table_info('imports') "
+                                     "WHERE name IN ('item_features', 'item_features_sha256')"), ==, 2);
+    rows = sql_int (store, "SELECT count(*) FROM impressions");
+    g_assert_cmpint (rows, ==, 2000);
+    assert_healthy (store);
+  }
+}
+
 /* ---- Main ------------------------------------------------------------------------------------- */
 
 static void
@@ -1508,6 +1596,8 @@ main (int argc, char **argv)
       g_autofree char *path = g_strdup_printf ("/dlen/store/history/leakage/%s", leak_cases[i].name);
       g_test_add_data_func (path, &leak_cases[i], test_leakage);
     }
+  g_test_add_func ("/dlen/store/import/item-features", test_import_item_features);
+  g_test_add_func ("/dlen/store/migrate-v1", test_migrate_v1);
   g_test_add_func ("/dlen/store/train/kuairand", test_train_kuairand);
   g_test_add_func ("/dlen/store/train/synthetic", test_train_synthetic);
   rc = g_test_run ();
