@@ -136,6 +136,17 @@ void _dlen_scorer_free (DlenScorer *scorer);
 
 const uint64_t *_dlen_dataset_cat (const DlenDataset *ds);
 const float *_dlen_dataset_num (const DlenDataset *ds);
+/* Workspaces are carved from one allocation: a first pass with base NULL sizes it. */
+typedef struct { float *base; size_t used; } Carver;
+
+static inline float *
+carve (Carver *c, size_t n)
+{
+  float *p = c->base ? c->base + c->used : NULL;
+  c->used += (n + 15) & ~(size_t) 15;    /* keep every buffer 64-byte aligned */
+  return p;
+}
+
 /* Reads chunk @chunk of @source into @ds (emptied first), checking it holds at most DLEN_CHUNK_ROWS. */
 DlenStatus _dlen_source_read (const DlenSource *source, size_t chunk, DlenDataset *ds, uint8_t *parts);
 /* The same without emptying @ds: the chunk's rows follow those already there. */

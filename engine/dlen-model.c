@@ -528,15 +528,6 @@ dlen_model_n_params (const DlenModel *m)
 
 /* ---- Workspace ----------------------------------------------------------------------------- */
 
-typedef struct { float *base; size_t used; } Carver;
-
-static float *
-carve (Carver *c, size_t n)
-{
-  float *p = c->base ? c->base + c->used : NULL;
-  c->used += (n + 15) & ~(size_t) 15;    /* keep every buffer 64-byte aligned */
-  return p;
-}
 
 static size_t
 carve_all (DlenModel *m, float *base, uint32_t B)

@@ -109,15 +109,6 @@ scorer_pack (const DlenModel *m, DlenScorer *sc)
       memcpy (sc->b + sc->gate_col[t], m->p + lv->gates[t].b, lv->gates[t].n * sizeof (float));
 }
 
-typedef struct { float *base; size_t used; } Carver;
-
-static float *
-carve (Carver *c, size_t n)
-{
-  float *p = c->base ? c->base + c->used : NULL;
-  c->used += (n + 15) & ~(size_t) 15;    /* keep every buffer 64-byte aligned */
-  return p;
-}
 
 static View
 view_cols (float *p, uint32_t col, uint32_t ld)
