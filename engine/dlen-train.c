@@ -2,7 +2,6 @@
  * cancel and NaN handling), evaluation and batched prediction. */
 #include <cblas.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -121,10 +120,9 @@ norm_finish (DlenModel *m, const NormSums *ns)
     }
 }
 
-/* Adam over the dense parameters [lo, hi) of the flat vector (ranges may cut tensors). */
 __attribute__ ((target_clones ("avx2", "default")))
 static void
-adam_dense (DlenModel *m, const DlenTrainParams *tp, double bc1, double bc2, size_t lo, size_t hi)
+adam_dense (DlenModel *m, const DlenTrainParams *tp, double bc1, double bc2)
 {
   float lr = tp->learning_rate, b1 = tp->beta1, b2 = tp->beta2, eps = tp->eps;
   float step = (float) (lr * sqrt (bc2) / bc1);
@@ -132,10 +130,9 @@ adam_dense (DlenModel *m, const DlenTrainParams *tp, double bc1, double bc2, siz
     {
       const DlenParamInfo *pi = &m->info[i];
       size_t n = (size_t) pi->shape[0] * (size_t) (pi->ndim > 1 ? pi->shape[1] : 1);
-      size_t a = pi->off > lo ? pi->off : lo, b = pi->off + n < hi ? pi->off + n : hi;
-      float *p = m->p, *g = m->g, *mm = m->m, *vv = m->v;
+      float *p = m->p + pi->off, *g = m->g + pi->off, *mm = m->m + pi->off, *vv = m->v + pi->off;
       float l2 = pi->decay ? tp->l2 : 0.0f;
-      for (size_t k = a; k < b; k++)
+      for (size_t k = 0; k < n; k++)
         {
           float gk = g[k] + l2 * p[k];
           mm[k] = b1 * mm[k] + (1.0f - b1) * gk;
@@ -178,118 +175,6 @@ all_finite (const float *x, size_t n)
   for (size_t i = 0; i < n; i++)
     bad |= (bits[i] & 0x7f800000u) == 0x7f800000u;
   return !bad;
-}
-
-/* ---- A second thread for the optimiser step ------------------------------------------------
- * At two or more threads the GEMMs stay on one OpenBLAS thread (its threading does not pay at
- * these sizes) and a helper takes half of the step's elementwise work: the finiteness check of
- * the dense gradient, then half of the dense Adam update. Each half covers a fixed range, so the
- * result is the same bits as on one thread. */
-
-typedef enum { HELP_NONE, HELP_CHECK, HELP_ADAM, HELP_QUIT } HelpJob;
-
-typedef struct {
-  pthread_t tid;
-  pthread_mutex_t mu;
-  pthread_cond_t go, done;
-  HelpJob job;
-  int pending, started;
-  DlenModel *m;
-  const DlenTrainParams *tp;
-  double bc1, bc2;
-  size_t lo, hi;                     /* the helper's range of the dense parameters */
-  int finite;                        /* HELP_CHECK's answer */
-} Helper;
-
-static void *
-helper_main (void *data)
-{
-  Helper *h = data;
-  enter_flush_to_zero ();   /* per thread: as the training thread's */
-  pthread_mutex_lock (&h->mu);
-  for (;;)
-    {
-      while (!h->pending)
-        pthread_cond_wait (&h->go, &h->mu);
-      if (h->job == HELP_QUIT)
-        break;
-      pthread_mutex_unlock (&h->mu);
-      if (h->job == HELP_CHECK)
-        h->finite = all_finite (h->m->g + h->lo, h->hi - h->lo);
-      else
-        adam_dense (h->m, h->tp, h->bc1, h->bc2, h->lo, h->hi);
-      pthread_mutex_lock (&h->mu);
-      h->pending = 0;
-      pthread_cond_signal (&h->done);
-    }
-  pthread_mutex_unlock (&h->mu);
-  return NULL;
-}
-
-static int
-helper_start (Helper *h, DlenModel *m, const DlenTrainParams *tp)
-{
-  memset (h, 0, sizeof *h);
-  h->m = m;
-  h->tp = tp;
-  h->lo = m->n_p / 2;
-  h->hi = m->n_p;
-  pthread_mutex_init (&h->mu, NULL);
-  pthread_cond_init (&h->go, NULL);
-  pthread_cond_init (&h->done, NULL);
-  h->started = pthread_create (&h->tid, NULL, helper_main, h) == 0;
-  return h->started;
-}
-
-static void
-helper_post (Helper *h, HelpJob job)
-{
-  pthread_mutex_lock (&h->mu);
-  h->job = job;
-  h->pending = 1;
-  pthread_cond_signal (&h->go);
-  pthread_mutex_unlock (&h->mu);
-}
-
-static void
-helper_wait (Helper *h)
-{
-  pthread_mutex_lock (&h->mu);
-  while (h->pending)
-    pthread_cond_wait (&h->done, &h->mu);
-  pthread_mutex_unlock (&h->mu);
-}
-
-static void
-helper_stop (Helper *h)
-{
-  if (!h->started)
-    return;
-  helper_wait (h);
-  helper_post (h, HELP_QUIT);
-  pthread_join (h->tid, NULL);
-  pthread_mutex_destroy (&h->mu);
-  pthread_cond_destroy (&h->go);
-  pthread_cond_destroy (&h->done);
-  h->started = 0;
-}
-
-/* The dense gradient and the step's embedding gradients are finite (with the helper, each
- * thread checks half of the dense one). */
-static int
-step_finite (DlenModel *m, Helper *h, uint32_t n_used)
-{
-  size_t split = h->started ? h->lo : m->n_p;
-  int ok;
-  if (h->started)
-    helper_post (h, HELP_CHECK);
-  ok = all_finite (m->g, split) && all_finite (m->emb_g, (size_t) n_used * m->config.emb_dim);
-  if (h->started)
-    {
-      helper_wait (h);
-      ok = ok && h->finite;
-    }
-  return ok;
 }
 
 typedef struct {
@@ -671,7 +556,6 @@ dlen_model_train_source (DlenModel *m, const DlenSource *src, const DlenTrainPar
   size_t *win_idx = NULL;
   DlenDataset *win = NULL;
   Snapshot best = { 0 };
-  Helper helper = { 0 };
   NormSums ns;
   double best_score = -INFINITY;
   int have_best = 0;
@@ -686,14 +570,11 @@ dlen_model_train_source (DlenModel *m, const DlenSource *src, const DlenTrainPar
   if ((st = check_params (tp)) != DLEN_STATUS_OK)
     return st;
   B = tp->batch_size;
-  /* OpenBLAS stays on one thread; a second thread, when asked for, helps with the step. */
-  set_threads (1);
+  set_threads (tp->threads);
   /* Evaluation scores with workspaces of its own (dlen-score.c): this one is for the steps. */
   if ((st = _dlen_model_reserve (m, B)) != DLEN_STATUS_OK)
     return st;
   mxcsr = enter_flush_to_zero ();
-  if (tp->threads >= 2 && m->n_p >= 2)
-    helper_start (&helper, m, tp);
   if ((st = reader_init (&r, src, &m->schema)) != DLEN_STATUS_OK)
     goto out;
   n_train_in = calloc (src->n_chunks + 1, sizeof (size_t));
@@ -806,7 +687,8 @@ dlen_model_train_source (DlenModel *m, const DlenSource *src, const DlenTrainPar
               _dlen_model_forward (m, nb);
               loss = _dlen_model_loss_backward (m, nb, 1, &n_used, NULL);
               /* Check before the update so the weights stay the last good ones. */
-              if (!isfinite (loss) || !step_finite (m, &helper, n_used))
+              if (!isfinite (loss) || !all_finite (m->g, m->n_p)
+                  || !all_finite (m->emb_g, (size_t) n_used * m->config.emb_dim))
                 {
                   st = _dlen_fail (DLEN_STATUS_NONFINITE,
                                    "the loss or its gradient became %s in epoch %u, step %llu; "
@@ -817,20 +699,8 @@ dlen_model_train_source (DlenModel *m, const DlenSource *src, const DlenTrainPar
               m->adam_t++;
               bc1 = 1.0 - pow (tp->beta1, (double) m->adam_t);
               bc2 = 1.0 - pow (tp->beta2, (double) m->adam_t);
-              if (helper.started)
-                {
-                  helper.bc1 = bc1;
-                  helper.bc2 = bc2;
-                  helper_post (&helper, HELP_ADAM);
-                  adam_dense (m, tp, bc1, bc2, 0, helper.lo);
-                  adam_sparse (m, tp, n_used, bc1, bc2);
-                  helper_wait (&helper);
-                }
-              else
-                {
-                  adam_dense (m, tp, bc1, bc2, 0, m->n_p);
-                  adam_sparse (m, tp, n_used, bc1, bc2);
-                }
+              adam_dense (m, tp, bc1, bc2);
+              adam_sparse (m, tp, n_used, bc1, bc2);
               loss_sum += loss * nb;
               samples += nb;
               done += nb;
@@ -898,7 +768,6 @@ dlen_model_train_source (DlenModel *m, const DlenSource *src, const DlenTrainPar
 out:
   /* Success, cancel and NaN all leave the best completed epoch in the model when there is one;
    * otherwise the weights of the last good step stay. */
-  helper_stop (&helper);
   if (have_best)
     snapshot_restore (m, &best);
   leave_flush_to_zero (mxcsr);

@@ -179,7 +179,6 @@ test_deterministic (void)
   DlenTrainParams tp = dlen_train_params_default ();
   size_t bytes = sp.n_test * 7 * sizeof (float);
   int st;
-  float *one_thread = NULL;
   for (uint32_t threads = 1; threads <= 2; threads++)
     {
       float *a, *b, *c;
@@ -193,16 +192,10 @@ test_deterministic (void)
       tp.seed = 12;
       c = train_and_predict (&w, &sp, &tp, &st, NULL);
       g_assert_false (memcmp (a, c, bytes) == 0);
-      /* The second thread splits the optimiser step at fixed places: the same bits. */
-      if (threads == 1)
-        one_thread = g_memdup2 (a, bytes);
-      else
-        g_assert_true (memcmp (a, one_thread, bytes) == 0);
       g_free (a);
       g_free (b);
       g_free (c);
     }
-  g_free (one_thread);
   dlen_split_clear (&sp);
   world_clear (&w);
 }
