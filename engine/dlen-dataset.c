@@ -218,8 +218,10 @@ dlen_dataset_append_from (DlenDataset *ds, const DlenDataset *src, size_t row)
   ds->groups[n] = src->groups[row];
   ds->times[n] = src->times[row];
   ds->days[n] = src->days[row];
-  memcpy (ds->cat + n * s->n_cat, src->cat + row * s->n_cat, s->n_cat * sizeof (uint64_t));
-  memcpy (ds->num + n * s->n_num, src->num + row * s->n_num, s->n_num * sizeof (float));
+  if (s->n_cat)   /* a column with no fields has no memory */
+    memcpy (ds->cat + n * s->n_cat, src->cat + row * s->n_cat, s->n_cat * sizeof (uint64_t));
+  if (s->n_num)
+    memcpy (ds->num + n * s->n_num, src->num + row * s->n_num, s->n_num * sizeof (float));
   memcpy (ds->labels + n * s->n_targets, src->labels + row * s->n_targets, s->n_targets * sizeof (float));
   if (ds->truth)
     ds->truth[n] = src->truth ? src->truth[row] : NAN;
