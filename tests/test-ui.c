@@ -3,6 +3,7 @@
  * and a non-blank screenshot of every page. */
 #include <adwaita.h>
 #include <glib/gstdio.h>
+#include <string.h>
 #include <json-glib/json-glib.h>
 #include "dlen-data-page.h"
 #include "dlen-emotions-page.h"
@@ -11,6 +12,7 @@
 #include "dlen-models-page.h"
 #include "dlen-synthetic-log.h"
 #include "dlen-train-page.h"
+#include "dlen-store.h"
 #include "dlen-window.h"
 
 static char *tmpdir;
@@ -344,6 +346,76 @@ test_screenshots (void)
     }
 }
 
+/* The KuaiRand import with its video features switched on, through the Data page: the switch
+ * shows only with the preset and the file beside the log, and the project gets the joined
+ * fields. Runs last, in a project of its own. */
+static GtkWidget *
+find_row (GtkWidget *root, const char *title)
+{
+  for (GtkWidget *c = gtk_widget_get_first_child (root); c; c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *hit;
+      if (ADW_IS_PREFERENCES_ROW (c) && g_strcmp0 (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (c)), title) == 0)
+        return c;
+      if ((hit = find_row (c, title)))
+        return hit;
+    }
+  return NULL;
+}
+
+static void
+test_import_video_features (void)
+{
+  const char *dir = g_getenv ("DLEN_SHARED_DATA");
+  g_autofree char *log = g_build_filename (dir ? dir : "../shared/data", "kuairand", "likehate_27k.tsv", NULL);
+  g_autofree char *path = g_build_filename (tmpdir, "ui-kuairand.dlen", NULL);
+  g_autoptr (GFile) file = g_file_new_for_path (log);
+  g_autoptr (DlenProject) project = NULL;
+  g_autoptr (GError) error = NULL;
+  DlenProject *before;
+  DlenDataPage *page = DLEN_DATA_PAGE (find_child (GTK_WIDGET (window), DLEN_TYPE_DATA_PAGE));
+  GtkWidget *row, *sw;
+  int state = 0;
+  gulong id;
+
+  if (!g_file_test (log, G_FILE_TEST_EXISTS))
+    {
+      g_test_skip ("../shared/data is not present");
+      return;
+    }
+  before = g_object_ref (dlen_data_page_get_project (page));
+  project = dlen_project_open (path, TRUE, &error);
+  g_assert_no_error (error);
+  dlen_window_set_project (window, project);
+  dlen_data_page_import_file (page, file);
+  iterate_for (100);
+  row = find_row (GTK_WIDGET (page), "_Video Features");
+  g_assert_nonnull (row);
+  /* The preview guesses the KuaiRand preset from the header; the file is beside the log. */
+  g_assert_true (gtk_widget_get_visible (row));
+  sw = find_child (row, GTK_TYPE_SWITCH);
+  g_assert_nonnull (sw);
+  gtk_switch_set_active (GTK_SWITCH (sw), TRUE);
+  id = g_signal_connect (page, "import-finished", G_CALLBACK (on_import_finished), &state);
+  dlen_data_page_import_with_options (page, file, "kuairand", NULL, FALSE);
+  while (state == 0)
+    g_main_context_iteration (NULL, TRUE);
+  g_signal_handler_disconnect (page, id);
+  g_assert_cmpint (state, ==, 1);
+  {
+    sqlite3 *db = dlen_store_db (dlen_project_get_store (project));
+    sqlite3_stmt *st = NULL;
+    g_assert_cmpint (sqlite3_prepare_v2 (db, "SELECT (SELECT count(*) FROM fields WHERE name = 'author_id'),"
+                                             " (SELECT item_features FROM imports WHERE id = 1)", -1, &st, NULL), ==, SQLITE_OK);
+    g_assert_cmpint (sqlite3_step (st), ==, SQLITE_ROW);
+    g_assert_cmpint (sqlite3_column_int (st, 0), ==, 1);
+    g_assert_nonnull (strstr ((const char *) sqlite3_column_text (st, 1), "video_features_basic.csv"));
+    sqlite3_finalize (st);
+  }
+  dlen_window_set_project (window, before);
+  g_object_unref (before);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -377,6 +449,7 @@ main (int argc, char **argv)
   g_test_add_func ("/dlen/ui/fusion-matches-cli", test_fusion_matches_cli);
   g_test_add_func ("/dlen/ui/emotions-trajectory", test_emotions_trajectory);
   g_test_add_func ("/dlen/ui/screenshots", test_screenshots);
+  g_test_add_func ("/dlen/ui/import-video-features", test_import_video_features);
   rc = g_test_run ();
   gtk_window_destroy (GTK_WINDOW (window));
   g_object_unref (window);

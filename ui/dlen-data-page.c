@@ -75,7 +75,8 @@ struct _DlenDataPage {
   GtkLabel *preview_note;
   AdwComboRow *preset_row;
   GtkLabel *preset_details;
-  GtkSwitch *strict_switch;
+  GtkSwitch *strict_switch, *items_switch;
+  AdwActionRow *items_row;
   GtkSpinButton *gap_spin;
   GtkSpinButton *request_spin;
   AdwPreferencesGroup *mapping_group;
@@ -1217,11 +1218,25 @@ build_maps (DlenDataPage *self)
   return g_strv_builder_end (b);
 }
 
+/* KuaiRand's video side features beside the log being imported, or NULL. */
+static char *
+video_features_beside (DlenDataPage *self)
+{
+  g_autofree char *dir = self->import_path ? g_path_get_dirname (self->import_path) : NULL;
+  char *path = dir ? g_build_filename (dir, "video_features_basic.csv", NULL) : NULL;
+  if (path && g_file_test (path, G_FILE_TEST_IS_REGULAR))
+    return path;
+  g_free (path);
+  return NULL;
+}
+
 static void
 update_preset_details (DlenDataPage *self)
 {
   guint p = selected_preset (self);
   g_autofree char *subtitle = NULL;
+  g_autofree char *videos = video_features_beside (self);
+  gtk_widget_set_visible (GTK_WIDGET (self->items_row), p == PRESET_KUAIRAND && videos != NULL);
   if (p == PRESET_KUAIRAND)
     {
       g_autofree char *dir = self->import_path ? g_path_get_dirname (self->import_path) : NULL;
@@ -1433,6 +1448,7 @@ typedef struct {
   DlenJob *job;                 /* not a reference: the job owns this */
   char *project_path, *log_path, *preset;
   char **maps;
+  char *item_features;
   gboolean strict;
   guint gap, request_size;
   DlenImportReport report;
@@ -1442,6 +1458,7 @@ static void
 import_task_free (gpointer p)
 {
   ImportTask *t = p;
+  g_free (t->item_features);
   g_free (t->project_path);
   g_free (t->log_path);
   g_free (t->preset);
@@ -1476,6 +1493,7 @@ import_worker (DlenJob *job, gpointer data, GCancellable *cancellable, GError **
   options.load.preset = t->preset;
   options.load.maps = (const char *const *) t->maps;
   options.load.strict = t->strict;
+  options.load.item_features = t->item_features;
   options.session_gap_minutes = t->gap;
   options.request_size = t->request_size;
   return dlen_store_import (store, t->log_path, &options, on_import_progress, t, cancellable, &t->report, error);
@@ -1589,6 +1607,8 @@ start_import (DlenDataPage *self, const char *preset, const char *const *maps, g
   t->preset = g_strdup (preset);
   t->maps = g_strdupv ((char **) maps);
   t->strict = strict;
+  if (g_str_equal (preset, "kuairand") && gtk_switch_get_active (self->items_switch))
+    t->item_features = video_features_beside (self);
   t->gap = (guint) gtk_spin_button_get_value_as_int (self->gap_spin);
   t->request_size = (guint) gtk_spin_button_get_value_as_int (self->request_spin);
 
@@ -1949,6 +1969,8 @@ dlen_data_page_class_init (DlenDataPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, DlenDataPage, preset_row);
   gtk_widget_class_bind_template_child (widget_class, DlenDataPage, preset_details);
   gtk_widget_class_bind_template_child (widget_class, DlenDataPage, strict_switch);
+  gtk_widget_class_bind_template_child (widget_class, DlenDataPage, items_switch);
+  gtk_widget_class_bind_template_child (widget_class, DlenDataPage, items_row);
   gtk_widget_class_bind_template_child (widget_class, DlenDataPage, gap_spin);
   gtk_widget_class_bind_template_child (widget_class, DlenDataPage, request_spin);
   gtk_widget_class_bind_template_child (widget_class, DlenDataPage, mapping_group);
