@@ -2,6 +2,7 @@
  * cancel and NaN handling), evaluation and batched prediction. */
 #include <cblas.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -515,6 +516,190 @@ dlen_model_evaluate_source (DlenModel *m, const DlenSource *src, DlenPart part, 
   return st;
 }
 
+/* ---- Data-parallel steps ------------------------------------------------------------------- */
+
+/* At two threads or more each mini-batch is split into one contiguous part per thread; each
+ * part runs gather, forward and backward on a replica of the model's workspace and gradient
+ * buffers, reading the shared weights, and normalises its loss by the whole batch's
+ * denominators. The parts' gradients are then summed in part order (deterministic for a thread
+ * count) and one Adam step follows. Part 0 runs on the model itself, in the calling thread. */
+
+typedef struct DpPool DpPool;
+
+typedef struct {
+  DpPool *pool;
+  DlenModel *model;          /* the model for part 0, a replica for the others */
+  pthread_t tid;
+  int started;
+  const size_t *idx;         /* the part's rows in the window */
+  const uint8_t *keep;
+  uint32_t n;                /* 0: no part this step */
+  uint32_t n_used;
+  double loss;
+} DpPart;
+
+struct DpPool {
+  pthread_mutex_t mu;
+  pthread_cond_t go, done;
+  uint64_t gen;              /* bumped for each step the workers run */
+  uint32_t pending;
+  int quit;
+  uint32_t n;                /* parts (= threads) */
+  const DlenDataset *ds;
+  DlenBatchNorm norm;
+  int blas_threads;
+  DpPart part[];
+};
+
+static void
+dp_run_part (DpPool *pool, DpPart *pt)
+{
+  if (pt->n == 0)
+    return;
+  _dlen_model_gather (pt->model, pool->ds, pt->idx, pt->n, pt->keep);
+  _dlen_model_forward (pt->model, pt->n);
+  pt->loss = _dlen_model_loss_backward (pt->model, pt->n, 1, &pt->n_used, NULL);
+}
+
+static void *
+dp_worker (void *data)
+{
+  DpPart *pt = data;
+  DpPool *pool = pt->pool;
+  uint64_t seen = 0;
+  unsigned int mxcsr = enter_flush_to_zero ();   /* MXCSR is per thread */
+  pthread_mutex_lock (&pool->mu);
+  for (;;)
+    {
+      while (!pool->quit && pool->gen == seen)
+        pthread_cond_wait (&pool->go, &pool->mu);
+      if (pool->quit)
+        break;
+      seen = pool->gen;
+      pthread_mutex_unlock (&pool->mu);
+      dp_run_part (pool, pt);
+      pthread_mutex_lock (&pool->mu);
+      if (--pool->pending == 0)
+        pthread_cond_signal (&pool->done);
+    }
+  pthread_mutex_unlock (&pool->mu);
+  leave_flush_to_zero (mxcsr);
+  return NULL;
+}
+
+static void
+dp_pool_free (DpPool *pool, DlenModel *m)
+{
+  if (!pool)
+    return;
+  pthread_mutex_lock (&pool->mu);
+  pool->quit = 1;
+  pthread_cond_broadcast (&pool->go);
+  pthread_mutex_unlock (&pool->mu);
+  for (uint32_t i = 1; i < pool->n; i++)
+    {
+      if (pool->part[i].started)
+        pthread_join (pool->part[i].tid, NULL);
+      _dlen_model_replica_free (pool->part[i].model);
+    }
+  pthread_cond_destroy (&pool->go);
+  pthread_cond_destroy (&pool->done);
+  pthread_mutex_destroy (&pool->mu);
+  m->batch_norm = NULL;
+  if (pool->blas_threads != 1)
+    openblas_set_num_threads (pool->blas_threads);
+  free (pool);
+}
+
+/* Replicas and threads for @threads parts of batches of up to @B rows. The model's
+ * standardisation must be final: replicas copy it. */
+static DlenStatus
+dp_pool_new (DlenModel *m, uint32_t threads, uint32_t B, DpPool **out)
+{
+  DpPool *pool = calloc (1, sizeof *pool + threads * sizeof (DpPart));
+  uint32_t rows = (B + threads - 1) / threads;
+  *out = NULL;
+  if (!pool)
+    return _dlen_fail (DLEN_STATUS_NOMEM, "cannot allocate the training threads");
+  pthread_mutex_init (&pool->mu, NULL);
+  pthread_cond_init (&pool->go, NULL);
+  pthread_cond_init (&pool->done, NULL);
+  pool->n = threads;
+  /* Small GEMMs on several threads each: OpenBLAS's own threads would only compete. The
+   * setting is process-wide, so it is restored with the pool. */
+  pool->blas_threads = openblas_get_num_threads ();
+  if (pool->blas_threads != 1)
+    openblas_set_num_threads (1);
+  pool->part[0].pool = pool;
+  pool->part[0].model = m;
+  m->batch_norm = &pool->norm;
+  for (uint32_t i = 1; i < threads; i++)
+    {
+      DpPart *pt = &pool->part[i];
+      pt->pool = pool;
+      if (!(pt->model = _dlen_model_replica_new (m, rows)))
+        {
+          dp_pool_free (pool, m);
+          return _dlen_fail (DLEN_STATUS_NOMEM, "cannot allocate the workspace of training thread %u", i);
+        }
+      pt->model->batch_norm = &pool->norm;
+    }
+  /* A thread that cannot start leaves its part to the calling thread: same parts, same bits. */
+  for (uint32_t i = 1; i < threads; i++)
+    pool->part[i].started = pthread_create (&pool->part[i].tid, NULL, dp_worker, &pool->part[i]) == 0;
+  *out = pool;
+  return DLEN_STATUS_OK;
+}
+
+/* One step's gradients for batch @idx[0..nb) of @ds: into m->g and m's sparse list; returns the
+ * batch loss. */
+static double
+dp_step (DpPool *pool, DlenModel *m, const DlenDataset *ds, const size_t *idx, const uint8_t *keep,
+         uint32_t nb, uint32_t *n_used)
+{
+  uint32_t parts = nb < pool->n ? nb : pool->n, workers = 0;
+  double loss;
+  pool->ds = ds;
+  _dlen_model_batch_norm (m, ds, idx, nb, keep, &pool->norm);
+  for (uint32_t i = 0; i < pool->n; i++)
+    {
+      DpPart *pt = &pool->part[i];
+      uint32_t a = (uint32_t) ((uint64_t) nb * i / parts), z = (uint32_t) ((uint64_t) nb * (i + 1) / parts);
+      pt->n = i < parts ? z - a : 0;
+      pt->idx = idx + a;
+      pt->keep = keep + a;
+      pt->n_used = 0;
+      pt->loss = 0;
+      workers += i > 0 && pt->started;
+    }
+  pthread_mutex_lock (&pool->mu);
+  pool->pending = workers;
+  pool->gen++;
+  pthread_cond_broadcast (&pool->go);
+  pthread_mutex_unlock (&pool->mu);
+  dp_run_part (pool, &pool->part[0]);
+  for (uint32_t i = 1; i < pool->n; i++)
+    if (!pool->part[i].started)
+      dp_run_part (pool, &pool->part[i]);
+  pthread_mutex_lock (&pool->mu);
+  while (pool->pending > 0)
+    pthread_cond_wait (&pool->done, &pool->mu);
+  pthread_mutex_unlock (&pool->mu);
+  loss = pool->part[0].loss;
+  *n_used = pool->part[0].n_used;
+  for (uint32_t i = 1; i < parts; i++)
+    {
+      const DpPart *pt = &pool->part[i];
+      const float *restrict gi = pt->model->g;
+      float *restrict g = m->g;
+      for (size_t k = 0; k < m->n_p; k++)
+        g[k] += gi[k];
+      _dlen_model_add_sparse (m, n_used, pt->model, pt->n_used);
+      loss += pt->loss;
+    }
+  return loss;
+}
+
 /* ---- Training ------------------------------------------------------------------------------ */
 
 /* Whether the weak labels of row @row of chunk @c survive: a hash of the row's place, so the
@@ -564,13 +749,15 @@ dlen_model_train_source (DlenModel *m, const DlenSource *src, const DlenTrainPar
   DlenProgress pr;
   double train_secs = 0, t_steps;
   unsigned int mxcsr;
+  DpPool *pool = NULL;
 
   if (!m)
     return _dlen_fail (DLEN_STATUS_INVALID, "model is NULL");
   if ((st = check_params (tp)) != DLEN_STATUS_OK)
     return st;
   B = tp->batch_size;
-  set_threads (tp->threads);
+  if (tp->threads == 1)
+    set_threads (1);
   /* Evaluation scores with workspaces of its own (dlen-score.c): this one is for the steps. */
   if ((st = _dlen_model_reserve (m, B)) != DLEN_STATUS_OK)
     return st;
@@ -620,6 +807,8 @@ dlen_model_train_source (DlenModel *m, const DlenSource *src, const DlenTrainPar
       goto out;
     }
   norm_finish (m, &ns);
+  if (tp->threads > 1 && (st = dp_pool_new (m, tp->threads, B, &pool)) != DLEN_STATUS_OK)
+    goto out;
   /* Steps per epoch: a window's last batch may be short, so this can be a few more. */
   steps = (n_train + B - 1) / B;
   _dlen_rng_seed (&rng, tp->seed);
@@ -683,9 +872,14 @@ dlen_model_train_source (DlenModel *m, const DlenSource *src, const DlenTrainPar
                 }
               for (uint32_t b = 0; b < nb; b++)
                 keep[b] = win_keep[win_idx[first + b]];
-              _dlen_model_gather (m, win, win_idx + first, nb, keep);
-              _dlen_model_forward (m, nb);
-              loss = _dlen_model_loss_backward (m, nb, 1, &n_used, NULL);
+              if (pool)
+                loss = dp_step (pool, m, win, win_idx + first, keep, nb, &n_used);
+              else
+                {
+                  _dlen_model_gather (m, win, win_idx + first, nb, keep);
+                  _dlen_model_forward (m, nb);
+                  loss = _dlen_model_loss_backward (m, nb, 1, &n_used, NULL);
+                }
               /* Check before the update so the weights stay the last good ones. */
               if (!isfinite (loss) || !all_finite (m->g, m->n_p)
                   || !all_finite (m->emb_g, (size_t) n_used * m->config.emb_dim))
@@ -768,6 +962,7 @@ dlen_model_train_source (DlenModel *m, const DlenSource *src, const DlenTrainPar
 out:
   /* Success, cancel and NaN all leave the best completed epoch in the model when there is one;
    * otherwise the weights of the last good step stay. */
+  dp_pool_free (pool, m);
   if (have_best)
     snapshot_restore (m, &best);
   leave_flush_to_zero (mxcsr);
