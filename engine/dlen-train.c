@@ -651,6 +651,16 @@ dp_pool_new (DlenModel *m, uint32_t threads, uint32_t B, DpPool **out)
   return DLEN_STATUS_OK;
 }
 
+#define DP_MIN_ROWS 16
+
+/* Parts per batch: one per thread, each of at least DP_MIN_ROWS rows of a full batch. */
+static uint32_t
+dp_parts (const DlenTrainParams *tp)
+{
+  uint32_t most = tp->batch_size / DP_MIN_ROWS;
+  return tp->threads < most ? tp->threads : most ? most : 1;
+}
+
 /* One step's gradients for batch @idx[0..nb) of @ds: into m->g and m's sparse list; returns the
  * batch loss. */
 static double
@@ -665,9 +675,13 @@ dp_step (DpPool *pool, DlenModel *m, const DlenDataset *ds, const size_t *idx, c
     {
       DpPart *pt = &pool->part[i];
       uint32_t a = (uint32_t) ((uint64_t) nb * i / parts), z = (uint32_t) ((uint64_t) nb * (i + 1) / parts);
-      pt->n = i < parts ? z - a : 0;
-      pt->idx = idx + a;
-      pt->keep = keep + a;
+      pt->n = 0;
+      if (i < parts)
+        {
+          pt->n = z - a;
+          pt->idx = idx + a;
+          pt->keep = keep + a;
+        }
       pt->n_used = 0;
       pt->loss = 0;
       workers += i > 0 && pt->started;
@@ -756,7 +770,7 @@ dlen_model_train_source (DlenModel *m, const DlenSource *src, const DlenTrainPar
   if ((st = check_params (tp)) != DLEN_STATUS_OK)
     return st;
   B = tp->batch_size;
-  if (tp->threads == 1)
+  if (dp_parts (tp) == 1)
     set_threads (1);
   /* Evaluation scores with workspaces of its own (dlen-score.c): this one is for the steps. */
   if ((st = _dlen_model_reserve (m, B)) != DLEN_STATUS_OK)
@@ -807,7 +821,8 @@ dlen_model_train_source (DlenModel *m, const DlenSource *src, const DlenTrainPar
       goto out;
     }
   norm_finish (m, &ns);
-  if (tp->threads > 1 && (st = dp_pool_new (m, tp->threads, B, &pool)) != DLEN_STATUS_OK)
+  /* Parts of fewer than DP_MIN_ROWS rows cost more in replicas and waiting than they save. */
+  if (dp_parts (tp) > 1 && (st = dp_pool_new (m, dp_parts (tp), B, &pool)) != DLEN_STATUS_OK)
     goto out;
   /* Steps per epoch: a window's last batch may be short, so this can be a few more. */
   steps = (n_train + B - 1) / B;
