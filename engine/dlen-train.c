@@ -121,9 +121,10 @@ norm_finish (DlenModel *m, const NormSums *ns)
     }
 }
 
+/* The dense step on parameters [lo, hi) (the data-parallel steps split it by slices). */
 __attribute__ ((target_clones ("avx2", "default")))
 static void
-adam_dense (DlenModel *m, const DlenTrainParams *tp, double bc1, double bc2)
+adam_dense_range (DlenModel *m, const DlenTrainParams *tp, double bc1, double bc2, size_t lo, size_t hi)
 {
   float lr = tp->learning_rate, b1 = tp->beta1, b2 = tp->beta2, eps = tp->eps;
   float step = (float) (lr * sqrt (bc2) / bc1);
@@ -131,8 +132,16 @@ adam_dense (DlenModel *m, const DlenTrainParams *tp, double bc1, double bc2)
     {
       const DlenParamInfo *pi = &m->info[i];
       size_t n = (size_t) pi->shape[0] * (size_t) (pi->ndim > 1 ? pi->shape[1] : 1);
-      float *p = m->p + pi->off, *g = m->g + pi->off, *mm = m->m + pi->off, *vv = m->v + pi->off;
+      size_t a = pi->off > lo ? pi->off : lo, z = pi->off + n < hi ? pi->off + n : hi;
+      float *p, *g, *mm, *vv;
       float l2 = pi->decay ? tp->l2 : 0.0f;
+      if (a >= z)
+        continue;
+      p = m->p + a;
+      g = m->g + a;
+      mm = m->m + a;
+      vv = m->v + a;
+      n = z - a;
       for (size_t k = 0; k < n; k++)
         {
           float gk = g[k] + l2 * p[k];
@@ -141,6 +150,12 @@ adam_dense (DlenModel *m, const DlenTrainParams *tp, double bc1, double bc2)
           p[k] -= step * mm[k] / (sqrtf (vv[k]) + eps * (float) sqrt (bc2));
         }
     }
+}
+
+static void
+adam_dense (DlenModel *m, const DlenTrainParams *tp, double bc1, double bc2)
+{
+  adam_dense_range (m, tp, bc1, bc2, 0, m->n_p);
 }
 
 /* Lazy (SparseAdam-style) update of the embedding rows touched in this step only. */
@@ -536,7 +551,10 @@ typedef struct {
   uint32_t n;                /* 0: no part this step */
   uint32_t n_used;
   double loss;
+  int finite;                /* the part's slice of the summed dense gradient */
 } DpPart;
+
+typedef enum { DP_JOB_PART, DP_JOB_SUM, DP_JOB_ADAM } DpJob;
 
 struct DpPool {
   pthread_mutex_t mu;
@@ -545,6 +563,10 @@ struct DpPool {
   uint32_t pending;
   int quit;
   uint32_t n;                /* parts (= threads) */
+  DpJob job;                 /* what the threads do on the next bump of gen */
+  uint32_t parts;            /* parts of the current batch */
+  const DlenTrainParams *tp;
+  double bc1, bc2;
   const DlenDataset *ds;
   DlenBatchNorm norm;
   int blas_threads;
@@ -559,6 +581,73 @@ dp_run_part (DpPool *pool, DpPart *pt)
   _dlen_model_gather (pt->model, pool->ds, pt->idx, pt->n, pt->keep);
   _dlen_model_forward (pt->model, pt->n);
   pt->loss = _dlen_model_loss_backward (pt->model, pt->n, 1, &pt->n_used, NULL);
+}
+
+/* Slice @i of @n of the dense parameters, 16-float aligned. */
+static void
+dp_slice (const DlenModel *m, uint32_t i, uint32_t n, size_t *lo, size_t *hi)
+{
+  size_t blocks = (m->n_p + 15) / 16;
+  *lo = blocks * i / n * 16;
+  *hi = blocks * (i + 1) / n * 16;
+  if (*hi > m->n_p)
+    *hi = m->n_p;
+  if (*lo > *hi)
+    *lo = *hi;
+}
+
+/* Thread @i's share of the current job. The dense gradient is summed and stepped by slices of
+ * the parameter vector, so those passes are spread over the threads too. */
+static void
+dp_work (DpPool *pool, uint32_t i)
+{
+  DlenModel *m = pool->part[0].model;
+  size_t lo, hi;
+  switch (pool->job)
+    {
+    case DP_JOB_PART:
+      dp_run_part (pool, &pool->part[i]);
+      break;
+    case DP_JOB_SUM:
+      dp_slice (m, i, pool->n, &lo, &hi);
+      for (uint32_t j = 1; j < pool->parts; j++)
+        {
+          const float *restrict gj = pool->part[j].model->g;
+          float *restrict g = m->g;
+          for (size_t k = lo; k < hi; k++)
+            g[k] += gj[k];
+        }
+      pool->part[i].finite = all_finite (m->g + lo, hi - lo);
+      break;
+    case DP_JOB_ADAM:
+      dp_slice (m, i, pool->n, &lo, &hi);
+      adam_dense_range (m, pool->tp, pool->bc1, pool->bc2, lo, hi);
+      break;
+    }
+}
+
+/* Runs @job on every thread, the calling thread doing share 0 (and the shares of threads that
+ * could not start), and waits for all. */
+static void
+dp_run (DpPool *pool, DpJob job)
+{
+  uint32_t workers = 0;
+  for (uint32_t i = 1; i < pool->n; i++)
+    workers += pool->part[i].started;
+  pthread_mutex_lock (&pool->mu);
+  pool->job = job;
+  pool->pending = workers;
+  pool->gen++;
+  pthread_cond_broadcast (&pool->go);
+  pthread_mutex_unlock (&pool->mu);
+  dp_work (pool, 0);
+  for (uint32_t i = 1; i < pool->n; i++)
+    if (!pool->part[i].started)
+      dp_work (pool, i);
+  pthread_mutex_lock (&pool->mu);
+  while (pool->pending > 0)
+    pthread_cond_wait (&pool->done, &pool->mu);
+  pthread_mutex_unlock (&pool->mu);
 }
 
 static void *
@@ -577,7 +666,7 @@ dp_worker (void *data)
         break;
       seen = pool->gen;
       pthread_mutex_unlock (&pool->mu);
-      dp_run_part (pool, pt);
+      dp_work (pool, (uint32_t) (pt - pool->part));
       pthread_mutex_lock (&pool->mu);
       if (--pool->pending == 0)
         pthread_cond_signal (&pool->done);
@@ -662,56 +751,53 @@ dp_parts (const DlenTrainParams *tp)
 }
 
 /* One step's gradients for batch @idx[0..nb) of @ds: into m->g and m's sparse list; returns the
- * batch loss. */
+ * batch loss and in *finite whether the dense gradient is finite. */
 static double
 dp_step (DpPool *pool, DlenModel *m, const DlenDataset *ds, const size_t *idx, const uint8_t *keep,
-         uint32_t nb, uint32_t *n_used)
+         uint32_t nb, uint32_t *n_used, int *finite)
 {
-  uint32_t parts = nb < pool->n ? nb : pool->n, workers = 0;
+  uint32_t parts = nb < pool->n ? nb : pool->n;
   double loss;
   pool->ds = ds;
+  pool->parts = parts;
   _dlen_model_batch_norm (m, ds, idx, nb, keep, &pool->norm);
   for (uint32_t i = 0; i < pool->n; i++)
     {
       DpPart *pt = &pool->part[i];
-      uint32_t a = (uint32_t) ((uint64_t) nb * i / parts), z = (uint32_t) ((uint64_t) nb * (i + 1) / parts);
       pt->n = 0;
+      pt->n_used = 0;
+      pt->loss = 0;
       if (i < parts)
         {
+          uint32_t a = (uint32_t) ((uint64_t) nb * i / parts), z = (uint32_t) ((uint64_t) nb * (i + 1) / parts);
           pt->n = z - a;
           pt->idx = idx + a;
           pt->keep = keep + a;
         }
-      pt->n_used = 0;
-      pt->loss = 0;
-      workers += i > 0 && pt->started;
     }
-  pthread_mutex_lock (&pool->mu);
-  pool->pending = workers;
-  pool->gen++;
-  pthread_cond_broadcast (&pool->go);
-  pthread_mutex_unlock (&pool->mu);
-  dp_run_part (pool, &pool->part[0]);
-  for (uint32_t i = 1; i < pool->n; i++)
-    if (!pool->part[i].started)
-      dp_run_part (pool, &pool->part[i]);
-  pthread_mutex_lock (&pool->mu);
-  while (pool->pending > 0)
-    pthread_cond_wait (&pool->done, &pool->mu);
-  pthread_mutex_unlock (&pool->mu);
+  dp_run (pool, DP_JOB_PART);
+  dp_run (pool, DP_JOB_SUM);
   loss = pool->part[0].loss;
   *n_used = pool->part[0].n_used;
+  *finite = 1;
+  for (uint32_t i = 0; i < pool->n; i++)
+    *finite &= pool->part[i].finite;
   for (uint32_t i = 1; i < parts; i++)
     {
-      const DpPart *pt = &pool->part[i];
-      const float *restrict gi = pt->model->g;
-      float *restrict g = m->g;
-      for (size_t k = 0; k < m->n_p; k++)
-        g[k] += gi[k];
-      _dlen_model_add_sparse (m, n_used, pt->model, pt->n_used);
-      loss += pt->loss;
+      _dlen_model_add_sparse (m, n_used, pool->part[i].model, pool->part[i].n_used);
+      loss += pool->part[i].loss;
     }
   return loss;
+}
+
+/* The dense Adam step, spread over the pool's threads. */
+static void
+dp_adam_dense (DpPool *pool, const DlenTrainParams *tp, double bc1, double bc2)
+{
+  pool->tp = tp;
+  pool->bc1 = bc1;
+  pool->bc2 = bc2;
+  dp_run (pool, DP_JOB_ADAM);
 }
 
 /* ---- Training ------------------------------------------------------------------------------ */
@@ -880,6 +966,7 @@ dlen_model_train_source (DlenModel *m, const DlenSource *src, const DlenTrainPar
             {
               uint32_t nb = (uint32_t) (k - first < B ? k - first : B), n_used = 0;
               double loss, bc1, bc2;
+              int finite = 1;
               if (tp->abort && tp->abort (tp->user_data))
                 {
                   st = _dlen_fail (DLEN_STATUS_CANCELLED, "training cancelled in epoch %u", epoch);
@@ -888,15 +975,16 @@ dlen_model_train_source (DlenModel *m, const DlenSource *src, const DlenTrainPar
               for (uint32_t b = 0; b < nb; b++)
                 keep[b] = win_keep[win_idx[first + b]];
               if (pool)
-                loss = dp_step (pool, m, win, win_idx + first, keep, nb, &n_used);
+                loss = dp_step (pool, m, win, win_idx + first, keep, nb, &n_used, &finite);
               else
                 {
                   _dlen_model_gather (m, win, win_idx + first, nb, keep);
                   _dlen_model_forward (m, nb);
                   loss = _dlen_model_loss_backward (m, nb, 1, &n_used, NULL);
+                  finite = all_finite (m->g, m->n_p);
                 }
               /* Check before the update so the weights stay the last good ones. */
-              if (!isfinite (loss) || !all_finite (m->g, m->n_p)
+              if (!isfinite (loss) || !finite
                   || !all_finite (m->emb_g, (size_t) n_used * m->config.emb_dim))
                 {
                   st = _dlen_fail (DLEN_STATUS_NONFINITE,
@@ -908,7 +996,10 @@ dlen_model_train_source (DlenModel *m, const DlenSource *src, const DlenTrainPar
               m->adam_t++;
               bc1 = 1.0 - pow (tp->beta1, (double) m->adam_t);
               bc2 = 1.0 - pow (tp->beta2, (double) m->adam_t);
-              adam_dense (m, tp, bc1, bc2);
+              if (pool)
+                dp_adam_dense (pool, tp, bc1, bc2);
+              else
+                adam_dense (m, tp, bc1, bc2);
               adam_sparse (m, tp, n_used, bc1, bc2);
               loss_sum += loss * nb;
               samples += nb;
