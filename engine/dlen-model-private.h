@@ -52,6 +52,14 @@ typedef struct {
 
 typedef struct DlenScorer DlenScorer;
 
+/* The loss denominators of a whole mini-batch. When a batch is split into parts that run on
+ * separate replicas, each part normalises by these, so that the parts' gradients sum to the
+ * whole batch's gradient. */
+typedef struct {
+  uint32_t rows;                         /* rows of the whole batch (the weak-label term's mean) */
+  uint32_t labelled[DLEN_MAX_TARGETS];   /* rows of the batch with target t's label */
+} DlenBatchNorm;
+
 struct DlenModel {
   DlenSchema schema;
   DlenModelConfig config;
@@ -99,6 +107,11 @@ struct DlenModel {
   int32_t *slot;                     /* [n_emb_rows] slot of a row in the sparse gradient, -1 */
   uint32_t *used;                    /* [B x n_cat] rows touched in the step */
   float *emb_g;                      /* [B x n_cat x d] their summed gradients */
+
+  /* Set on a part of a split batch (NULL: the batch is whole). Borrowed. */
+  const DlenBatchNorm *batch_norm;
+  /* A replica borrows p, emb, info and the Adam state of the model it was made from. */
+  int is_replica;
 };
 
 /* Outputs of the heads for the current batch: per task the pre-head tower outputs live in
@@ -122,6 +135,18 @@ void _dlen_model_forward (DlenModel *model, uint32_t B);
  * number of touched embedding rows. */
 double _dlen_model_loss_backward (DlenModel *model, uint32_t B, int backward, uint32_t *n_used,
                                   double *task_loss);
+/* The denominators of the batch that _dlen_model_gather with the same arguments would load. */
+void _dlen_model_batch_norm (const DlenModel *model, const DlenDataset *ds, const size_t *idx, uint32_t B,
+                             const uint8_t *labels_keep, DlenBatchNorm *norm);
+/* A replica of @model for data-parallel steps: its own workspace for @batch rows, dense
+ * gradient and sparse-gradient slots; parameters, embeddings, standardisation (copied now) and
+ * layout are @model's, which must outlive it and not be reallocated. Free with
+ * _dlen_model_replica_free, never dlen_model_free. */
+DlenModel *_dlen_model_replica_new (DlenModel *model, uint32_t batch);
+void _dlen_model_replica_free (DlenModel *replica);
+/* Adds @part's sparse embedding gradient (@part_used rows) into @model's list of *n_used rows,
+ * merging by row. @model's workspace must hold every row of the whole batch. */
+void _dlen_model_add_sparse (DlenModel *model, uint32_t *n_used, const DlenModel *part, uint32_t part_used);
 /* Predictions of the current forward pass in the layout of dlen_model_predict. */
 void _dlen_model_outputs (DlenModel *model, uint32_t B, float *out);
 /* The same from the towers' outputs @tower_out[t] ([B x outputs of task t], dense rows). */

@@ -449,6 +449,11 @@ dlen_model_free (DlenModel *m)
 {
   if (!m)
     return;
+  if (m->is_replica)
+    {
+      _dlen_model_replica_free (m);
+      return;
+    }
   for (int l = 0; l < 2; l++)
     free_level (&m->levels[l]);
   free (m->p);
@@ -612,6 +617,93 @@ _dlen_model_reserve (DlenModel *m, uint32_t B)
   return DLEN_STATUS_OK;
 }
 
+/* ---- Replicas for data-parallel steps -------------------------------------------------------- */
+
+DlenModel *
+_dlen_model_replica_new (DlenModel *m, uint32_t batch)
+{
+  DlenModel *r = malloc (sizeof *r);
+  if (!r)
+    goto nomem;
+  *r = *m;
+  r->is_replica = 1;
+  r->scorer = NULL;
+  r->n_meta = 0;
+  r->ws = NULL;
+  r->ws_batch = 0;
+  r->batch_norm = NULL;
+  r->g = NULL;
+  r->slot = NULL;
+  for (int l = 0; l < 2; l++)
+    r->levels[l].experts = NULL;
+  /* The layer structs hold pointers into the workspace: the replica needs its own copies. */
+  for (uint32_t l = 0; l < m->n_levels; l++)
+    {
+      size_t n = m->levels[l].n_experts * sizeof (DlenMlp);
+      if (!(r->levels[l].experts = malloc (n)))
+        goto nomem;
+      memcpy (r->levels[l].experts, m->levels[l].experts, n);
+    }
+  r->g = calloc (m->n_p + 1, sizeof (float));
+  r->slot = malloc ((m->n_emb_rows + 1) * sizeof (int32_t));
+  if (!r->g || !r->slot)
+    goto nomem;
+  for (size_t k = 0; k < m->n_emb_rows; k++)
+    r->slot[k] = -1;
+  if (_dlen_model_reserve (r, batch) != DLEN_STATUS_OK)
+    {
+      _dlen_model_replica_free (r);
+      return NULL;
+    }
+  return r;
+
+nomem:
+  _dlen_fail (DLEN_STATUS_NOMEM, "cannot allocate a model replica");
+  _dlen_model_replica_free (r);
+  return NULL;
+}
+
+void
+_dlen_model_replica_free (DlenModel *r)
+{
+  if (!r)
+    return;
+  for (int l = 0; l < 2; l++)
+    free (r->levels[l].experts);
+  free (r->g);
+  free (r->slot);
+  free (r->ws);
+  free (r);
+}
+
+void
+_dlen_model_add_sparse (DlenModel *m, uint32_t *n_used, const DlenModel *part, uint32_t part_used)
+{
+  uint32_t d = m->config.emb_dim, nu = *n_used;
+  for (uint32_t i = 0; i < nu; i++)
+    m->slot[m->used[i]] = (int32_t) i;
+  for (uint32_t i = 0; i < part_used; i++)
+    {
+      uint32_t row = part->used[i];
+      const float *src = part->emb_g + (size_t) i * d;
+      float *dst;
+      if (m->slot[row] < 0)
+        {
+          m->slot[row] = (int32_t) nu;
+          m->used[nu] = row;
+          memcpy (m->emb_g + (size_t) nu * d, src, d * sizeof (float));
+          nu++;
+          continue;
+        }
+      dst = m->emb_g + (size_t) m->slot[row] * d;
+      for (uint32_t k = 0; k < d; k++)
+        dst[k] += src[k];
+    }
+  for (uint32_t i = 0; i < nu; i++)
+    m->slot[m->used[i]] = -1;
+  *n_used = nu;
+}
+
 /* ---- Forward ------------------------------------------------------------------------------ */
 
 static inline uint32_t
@@ -698,6 +790,23 @@ _dlen_model_gather (DlenModel *m, const DlenDataset *ds, const size_t *idx, uint
           if (s->targets[t].weak_source)
             yb[t] = NAN;
       m->weak[b] = (int8_t) _dlen_weak_label (s, yb);
+    }
+}
+
+void
+_dlen_model_batch_norm (const DlenModel *m, const DlenDataset *ds, const size_t *idx, uint32_t B,
+                        const uint8_t *keep, DlenBatchNorm *norm)
+{
+  const DlenSchema *s = &m->schema;
+  const float *labels = dlen_dataset_labels (ds);
+  uint32_t nt = s->n_targets;
+  memset (norm, 0, sizeof *norm);
+  norm->rows = B;
+  for (uint32_t b = 0; b < B; b++)
+    {
+      const float *yb = labels + (idx ? idx[b] : b) * nt;
+      for (uint32_t t = 0; t < nt; t++)
+        norm->labelled[t] += !isnan (yb[t]) && (!keep || keep[b] || !s->targets[t].weak_source);
     }
 }
 
@@ -896,10 +1005,12 @@ heads (DlenModel *m, uint32_t B, int backward, double *task_loss)
       float *go = tw->grad[tw->n];
       double sum = 0.0, scale;
       uint32_t cnt = 0;
+      uint32_t den;
       for (uint32_t b = 0; b < B; b++)
         if (!isnan (m->y[(size_t) b * nt + t]))
           cnt++;
-      scale = cnt ? tg->weight / (double) cnt : 0.0;
+      den = m->batch_norm ? m->batch_norm->labelled[t] : cnt;
+      scale = den ? tg->weight / (double) den : 0.0;
       for (uint32_t b = 0; b < B; b++)
         {
           float y = m->y[(size_t) b * nt + t];
@@ -937,18 +1048,18 @@ heads (DlenModel *m, uint32_t B, int backward, double *task_loss)
         }
       if (task_loss)
         task_loss[t] = cnt ? sum / cnt : NAN;
-      total += cnt ? tg->weight * sum / cnt : 0.0;
+      total += den ? tg->weight * sum / den : 0.0;
     }
   if (et >= 0 && m->config.emotion_weight > 0.0f)
     {
-      uint32_t cnt = 0;
+      uint32_t cnt = 0, rows = m->batch_norm ? m->batch_norm->rows : B;
       double sum = 0.0, scale;
       for (uint32_t b = 0; b < B; b++)
         cnt += m->weak[b] >= 0;
       /* The weak-label term is a per-row addition averaged over the whole batch, so its pull
        * grows with the share of weakly labelled rows instead of being rescaled to the few
        * labelled rows of a sparse log (which would drown the target losses). */
-      scale = m->config.emotion_weight / (double) B;
+      scale = m->config.emotion_weight / (double) rows;
       for (uint32_t b = 0; b < B; b++)
         if (m->weak[b] >= 0)
           {
@@ -958,7 +1069,7 @@ heads (DlenModel *m, uint32_t B, int backward, double *task_loss)
           }
       if (task_loss)
         task_loss[nt] = cnt ? sum / cnt : NAN;
-      total += m->config.emotion_weight * sum / B;
+      total += m->config.emotion_weight * sum / rows;
     }
   (void) backward;
   return total;

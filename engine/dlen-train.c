@@ -2,6 +2,7 @@
  * cancel and NaN handling), evaluation and batched prediction. */
 #include <cblas.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -120,9 +121,10 @@ norm_finish (DlenModel *m, const NormSums *ns)
     }
 }
 
+/* The dense step on parameters [lo, hi) (the data-parallel steps split it by slices). */
 __attribute__ ((target_clones ("avx2", "default")))
 static void
-adam_dense (DlenModel *m, const DlenTrainParams *tp, double bc1, double bc2)
+adam_dense_range (DlenModel *m, const DlenTrainParams *tp, double bc1, double bc2, size_t lo, size_t hi)
 {
   float lr = tp->learning_rate, b1 = tp->beta1, b2 = tp->beta2, eps = tp->eps;
   float step = (float) (lr * sqrt (bc2) / bc1);
@@ -130,8 +132,16 @@ adam_dense (DlenModel *m, const DlenTrainParams *tp, double bc1, double bc2)
     {
       const DlenParamInfo *pi = &m->info[i];
       size_t n = (size_t) pi->shape[0] * (size_t) (pi->ndim > 1 ? pi->shape[1] : 1);
-      float *p = m->p + pi->off, *g = m->g + pi->off, *mm = m->m + pi->off, *vv = m->v + pi->off;
+      size_t a = pi->off > lo ? pi->off : lo, z = pi->off + n < hi ? pi->off + n : hi;
+      float *p, *g, *mm, *vv;
       float l2 = pi->decay ? tp->l2 : 0.0f;
+      if (a >= z)
+        continue;
+      p = m->p + a;
+      g = m->g + a;
+      mm = m->m + a;
+      vv = m->v + a;
+      n = z - a;
       for (size_t k = 0; k < n; k++)
         {
           float gk = g[k] + l2 * p[k];
@@ -140,6 +150,12 @@ adam_dense (DlenModel *m, const DlenTrainParams *tp, double bc1, double bc2)
           p[k] -= step * mm[k] / (sqrtf (vv[k]) + eps * (float) sqrt (bc2));
         }
     }
+}
+
+static void
+adam_dense (DlenModel *m, const DlenTrainParams *tp, double bc1, double bc2)
+{
+  adam_dense_range (m, tp, bc1, bc2, 0, m->n_p);
 }
 
 /* Lazy (SparseAdam-style) update of the embedding rows touched in this step only. */
@@ -515,6 +531,275 @@ dlen_model_evaluate_source (DlenModel *m, const DlenSource *src, DlenPart part, 
   return st;
 }
 
+/* ---- Data-parallel steps ------------------------------------------------------------------- */
+
+/* At two threads or more each mini-batch is split into one contiguous part per thread; each
+ * part runs gather, forward and backward on a replica of the model's workspace and gradient
+ * buffers, reading the shared weights, and normalises its loss by the whole batch's
+ * denominators. The parts' gradients are then summed in part order (deterministic for a thread
+ * count) and one Adam step follows. Part 0 runs on the model itself, in the calling thread. */
+
+typedef struct DpPool DpPool;
+
+typedef struct {
+  DpPool *pool;
+  DlenModel *model;          /* the model for part 0, a replica for the others */
+  pthread_t tid;
+  int started;
+  const size_t *idx;         /* the part's rows in the window */
+  const uint8_t *keep;
+  uint32_t n;                /* 0: no part this step */
+  uint32_t n_used;
+  double loss;
+  int finite;                /* the part's slice of the summed dense gradient */
+} DpPart;
+
+typedef enum { DP_JOB_PART, DP_JOB_SUM, DP_JOB_ADAM } DpJob;
+
+struct DpPool {
+  pthread_mutex_t mu;
+  pthread_cond_t go, done;
+  uint64_t gen;              /* bumped for each step the workers run */
+  uint32_t pending;
+  int quit;
+  uint32_t n;                /* parts (= threads) */
+  DpJob job;                 /* what the threads do on the next bump of gen */
+  uint32_t parts;            /* parts of the current batch */
+  const DlenTrainParams *tp;
+  double bc1, bc2;
+  const DlenDataset *ds;
+  DlenBatchNorm norm;
+  int blas_threads;
+  DpPart part[];
+};
+
+static void
+dp_run_part (DpPool *pool, DpPart *pt)
+{
+  if (pt->n == 0)
+    return;
+  _dlen_model_gather (pt->model, pool->ds, pt->idx, pt->n, pt->keep);
+  _dlen_model_forward (pt->model, pt->n);
+  pt->loss = _dlen_model_loss_backward (pt->model, pt->n, 1, &pt->n_used, NULL);
+}
+
+/* Slice @i of @n of the dense parameters, 16-float aligned. */
+static void
+dp_slice (const DlenModel *m, uint32_t i, uint32_t n, size_t *lo, size_t *hi)
+{
+  size_t blocks = (m->n_p + 15) / 16;
+  *lo = blocks * i / n * 16;
+  *hi = blocks * (i + 1) / n * 16;
+  if (*hi > m->n_p)
+    *hi = m->n_p;
+  if (*lo > *hi)
+    *lo = *hi;
+}
+
+/* Thread @i's share of the current job. The dense gradient is summed and stepped by slices of
+ * the parameter vector, so those passes are spread over the threads too. */
+static void
+dp_work (DpPool *pool, uint32_t i)
+{
+  DlenModel *m = pool->part[0].model;
+  size_t lo, hi;
+  switch (pool->job)
+    {
+    case DP_JOB_PART:
+      dp_run_part (pool, &pool->part[i]);
+      break;
+    case DP_JOB_SUM:
+      dp_slice (m, i, pool->n, &lo, &hi);
+      for (uint32_t j = 1; j < pool->parts; j++)
+        {
+          const float *restrict gj = pool->part[j].model->g;
+          float *restrict g = m->g;
+          for (size_t k = lo; k < hi; k++)
+            g[k] += gj[k];
+        }
+      pool->part[i].finite = all_finite (m->g + lo, hi - lo);
+      break;
+    case DP_JOB_ADAM:
+      dp_slice (m, i, pool->n, &lo, &hi);
+      adam_dense_range (m, pool->tp, pool->bc1, pool->bc2, lo, hi);
+      break;
+    }
+}
+
+/* Runs @job on every thread, the calling thread doing share 0 (and the shares of threads that
+ * could not start), and waits for all. */
+static void
+dp_run (DpPool *pool, DpJob job)
+{
+  uint32_t workers = 0;
+  for (uint32_t i = 1; i < pool->n; i++)
+    workers += pool->part[i].started;
+  pthread_mutex_lock (&pool->mu);
+  pool->job = job;
+  pool->pending = workers;
+  pool->gen++;
+  pthread_cond_broadcast (&pool->go);
+  pthread_mutex_unlock (&pool->mu);
+  dp_work (pool, 0);
+  for (uint32_t i = 1; i < pool->n; i++)
+    if (!pool->part[i].started)
+      dp_work (pool, i);
+  pthread_mutex_lock (&pool->mu);
+  while (pool->pending > 0)
+    pthread_cond_wait (&pool->done, &pool->mu);
+  pthread_mutex_unlock (&pool->mu);
+}
+
+static void *
+dp_worker (void *data)
+{
+  DpPart *pt = data;
+  DpPool *pool = pt->pool;
+  uint64_t seen = 0;
+  unsigned int mxcsr = enter_flush_to_zero ();   /* MXCSR is per thread */
+  pthread_mutex_lock (&pool->mu);
+  for (;;)
+    {
+      while (!pool->quit && pool->gen == seen)
+        pthread_cond_wait (&pool->go, &pool->mu);
+      if (pool->quit)
+        break;
+      seen = pool->gen;
+      pthread_mutex_unlock (&pool->mu);
+      dp_work (pool, (uint32_t) (pt - pool->part));
+      pthread_mutex_lock (&pool->mu);
+      if (--pool->pending == 0)
+        pthread_cond_signal (&pool->done);
+    }
+  pthread_mutex_unlock (&pool->mu);
+  leave_flush_to_zero (mxcsr);
+  return NULL;
+}
+
+static void
+dp_pool_free (DpPool *pool, DlenModel *m)
+{
+  if (!pool)
+    return;
+  pthread_mutex_lock (&pool->mu);
+  pool->quit = 1;
+  pthread_cond_broadcast (&pool->go);
+  pthread_mutex_unlock (&pool->mu);
+  for (uint32_t i = 1; i < pool->n; i++)
+    {
+      if (pool->part[i].started)
+        pthread_join (pool->part[i].tid, NULL);
+      _dlen_model_replica_free (pool->part[i].model);
+    }
+  pthread_cond_destroy (&pool->go);
+  pthread_cond_destroy (&pool->done);
+  pthread_mutex_destroy (&pool->mu);
+  m->batch_norm = NULL;
+  if (pool->blas_threads != 1)
+    openblas_set_num_threads (pool->blas_threads);
+  free (pool);
+}
+
+/* Replicas and threads for @threads parts of batches of up to @B rows. The model's
+ * standardisation must be final: replicas copy it. */
+static DlenStatus
+dp_pool_new (DlenModel *m, uint32_t threads, uint32_t B, DpPool **out)
+{
+  DpPool *pool = calloc (1, sizeof *pool + threads * sizeof (DpPart));
+  uint32_t rows = (B + threads - 1) / threads;
+  *out = NULL;
+  if (!pool)
+    return _dlen_fail (DLEN_STATUS_NOMEM, "cannot allocate the training threads");
+  pthread_mutex_init (&pool->mu, NULL);
+  pthread_cond_init (&pool->go, NULL);
+  pthread_cond_init (&pool->done, NULL);
+  pool->n = threads;
+  /* Small GEMMs on several threads each: OpenBLAS's own threads would only compete. The
+   * setting is process-wide, so it is restored with the pool. */
+  pool->blas_threads = openblas_get_num_threads ();
+  if (pool->blas_threads != 1)
+    openblas_set_num_threads (1);
+  pool->part[0].pool = pool;
+  pool->part[0].model = m;
+  m->batch_norm = &pool->norm;
+  for (uint32_t i = 1; i < threads; i++)
+    {
+      DpPart *pt = &pool->part[i];
+      pt->pool = pool;
+      if (!(pt->model = _dlen_model_replica_new (m, rows)))
+        {
+          dp_pool_free (pool, m);
+          return _dlen_fail (DLEN_STATUS_NOMEM, "cannot allocate the workspace of training thread %u", i);
+        }
+      pt->model->batch_norm = &pool->norm;
+    }
+  /* A thread that cannot start leaves its part to the calling thread: same parts, same bits. */
+  for (uint32_t i = 1; i < threads; i++)
+    pool->part[i].started = pthread_create (&pool->part[i].tid, NULL, dp_worker, &pool->part[i]) == 0;
+  *out = pool;
+  return DLEN_STATUS_OK;
+}
+
+#define DP_MIN_ROWS 16
+
+/* Parts per batch: one per thread, each of at least DP_MIN_ROWS rows of a full batch. */
+static uint32_t
+dp_parts (const DlenTrainParams *tp)
+{
+  uint32_t most = tp->batch_size / DP_MIN_ROWS;
+  return tp->threads < most ? tp->threads : most ? most : 1;
+}
+
+/* One step's gradients for batch @idx[0..nb) of @ds: into m->g and m's sparse list; returns the
+ * batch loss and in *finite whether the dense gradient is finite. */
+static double
+dp_step (DpPool *pool, DlenModel *m, const DlenDataset *ds, const size_t *idx, const uint8_t *keep,
+         uint32_t nb, uint32_t *n_used, int *finite)
+{
+  uint32_t parts = nb < pool->n ? nb : pool->n;
+  double loss;
+  pool->ds = ds;
+  pool->parts = parts;
+  _dlen_model_batch_norm (m, ds, idx, nb, keep, &pool->norm);
+  for (uint32_t i = 0; i < pool->n; i++)
+    {
+      DpPart *pt = &pool->part[i];
+      pt->n = 0;
+      pt->n_used = 0;
+      pt->loss = 0;
+      if (i < parts)
+        {
+          uint32_t a = (uint32_t) ((uint64_t) nb * i / parts), z = (uint32_t) ((uint64_t) nb * (i + 1) / parts);
+          pt->n = z - a;
+          pt->idx = idx + a;
+          pt->keep = keep + a;
+        }
+    }
+  dp_run (pool, DP_JOB_PART);
+  dp_run (pool, DP_JOB_SUM);
+  loss = pool->part[0].loss;
+  *n_used = pool->part[0].n_used;
+  *finite = 1;
+  for (uint32_t i = 0; i < pool->n; i++)
+    *finite &= pool->part[i].finite;
+  for (uint32_t i = 1; i < parts; i++)
+    {
+      _dlen_model_add_sparse (m, n_used, pool->part[i].model, pool->part[i].n_used);
+      loss += pool->part[i].loss;
+    }
+  return loss;
+}
+
+/* The dense Adam step, spread over the pool's threads. */
+static void
+dp_adam_dense (DpPool *pool, const DlenTrainParams *tp, double bc1, double bc2)
+{
+  pool->tp = tp;
+  pool->bc1 = bc1;
+  pool->bc2 = bc2;
+  dp_run (pool, DP_JOB_ADAM);
+}
+
 /* ---- Training ------------------------------------------------------------------------------ */
 
 /* Whether the weak labels of row @row of chunk @c survive: a hash of the row's place, so the
@@ -564,13 +849,15 @@ dlen_model_train_source (DlenModel *m, const DlenSource *src, const DlenTrainPar
   DlenProgress pr;
   double train_secs = 0, t_steps;
   unsigned int mxcsr;
+  DpPool *pool = NULL;
 
   if (!m)
     return _dlen_fail (DLEN_STATUS_INVALID, "model is NULL");
   if ((st = check_params (tp)) != DLEN_STATUS_OK)
     return st;
   B = tp->batch_size;
-  set_threads (tp->threads);
+  if (dp_parts (tp) == 1)
+    set_threads (1);
   /* Evaluation scores with workspaces of its own (dlen-score.c): this one is for the steps. */
   if ((st = _dlen_model_reserve (m, B)) != DLEN_STATUS_OK)
     return st;
@@ -620,6 +907,9 @@ dlen_model_train_source (DlenModel *m, const DlenSource *src, const DlenTrainPar
       goto out;
     }
   norm_finish (m, &ns);
+  /* Parts of fewer than DP_MIN_ROWS rows cost more in replicas and waiting than they save. */
+  if (dp_parts (tp) > 1 && (st = dp_pool_new (m, dp_parts (tp), B, &pool)) != DLEN_STATUS_OK)
+    goto out;
   /* Steps per epoch: a window's last batch may be short, so this can be a few more. */
   steps = (n_train + B - 1) / B;
   _dlen_rng_seed (&rng, tp->seed);
@@ -676,6 +966,7 @@ dlen_model_train_source (DlenModel *m, const DlenSource *src, const DlenTrainPar
             {
               uint32_t nb = (uint32_t) (k - first < B ? k - first : B), n_used = 0;
               double loss, bc1, bc2;
+              int finite = 1;
               if (tp->abort && tp->abort (tp->user_data))
                 {
                   st = _dlen_fail (DLEN_STATUS_CANCELLED, "training cancelled in epoch %u", epoch);
@@ -683,11 +974,17 @@ dlen_model_train_source (DlenModel *m, const DlenSource *src, const DlenTrainPar
                 }
               for (uint32_t b = 0; b < nb; b++)
                 keep[b] = win_keep[win_idx[first + b]];
-              _dlen_model_gather (m, win, win_idx + first, nb, keep);
-              _dlen_model_forward (m, nb);
-              loss = _dlen_model_loss_backward (m, nb, 1, &n_used, NULL);
+              if (pool)
+                loss = dp_step (pool, m, win, win_idx + first, keep, nb, &n_used, &finite);
+              else
+                {
+                  _dlen_model_gather (m, win, win_idx + first, nb, keep);
+                  _dlen_model_forward (m, nb);
+                  loss = _dlen_model_loss_backward (m, nb, 1, &n_used, NULL);
+                  finite = all_finite (m->g, m->n_p);
+                }
               /* Check before the update so the weights stay the last good ones. */
-              if (!isfinite (loss) || !all_finite (m->g, m->n_p)
+              if (!isfinite (loss) || !finite
                   || !all_finite (m->emb_g, (size_t) n_used * m->config.emb_dim))
                 {
                   st = _dlen_fail (DLEN_STATUS_NONFINITE,
@@ -699,7 +996,10 @@ dlen_model_train_source (DlenModel *m, const DlenSource *src, const DlenTrainPar
               m->adam_t++;
               bc1 = 1.0 - pow (tp->beta1, (double) m->adam_t);
               bc2 = 1.0 - pow (tp->beta2, (double) m->adam_t);
-              adam_dense (m, tp, bc1, bc2);
+              if (pool)
+                dp_adam_dense (pool, tp, bc1, bc2);
+              else
+                adam_dense (m, tp, bc1, bc2);
               adam_sparse (m, tp, n_used, bc1, bc2);
               loss_sum += loss * nb;
               samples += nb;
@@ -768,6 +1068,7 @@ dlen_model_train_source (DlenModel *m, const DlenSource *src, const DlenTrainPar
 out:
   /* Success, cancel and NaN all leave the best completed epoch in the model when there is one;
    * otherwise the weights of the last good step stay. */
+  dp_pool_free (pool, m);
   if (have_best)
     snapshot_restore (m, &best);
   leave_flush_to_zero (mxcsr);

@@ -296,6 +296,109 @@ check_model_gradients (gconstpointer data)
   dlen_dataset_free (ds);
 }
 
+/* ---- A batch split in parts (data-parallel training) ------------------------------------- */
+
+/* ||a - b|| / ||b|| over @n floats, with a floor on ||b|| for all-but-zero tensors. */
+static double
+rel_err_f (const float *a, const float *b, size_t n)
+{
+  double d = 0, nb = 0;
+  for (size_t i = 0; i < n; i++)
+    {
+      d += ((double) a[i] - b[i]) * ((double) a[i] - b[i]);
+      nb += (double) b[i] * b[i];
+    }
+  return sqrt (d) / MAX (sqrt (nb), 1e-6);
+}
+
+/* The summed gradients of the parts of a batch, each normalised by the whole batch's
+ * denominators, equal the whole batch's gradients up to float rounding. */
+static void
+check_split_gradients (gconstpointer data)
+{
+  DlenArch arch = (DlenArch) GPOINTER_TO_INT (data);
+  DlenSchema s = small_schema ();
+  DlenModelConfig c = dlen_model_config_default (arch);
+  const guint n = 48, cut = 19;
+  DlenDataset *ds = random_dataset (&s, n, 5);
+  uint8_t keep[48];
+  size_t idx[48];
+  DlenBatchNorm norm;
+  DlenModel *m, *r;
+  uint32_t n_used = 0, n_used0 = 0, n_used1 = 0, d;
+  float *g_whole, *eg_whole;
+  uint32_t *used_whole;
+  double loss, loss0, loss1;
+
+  c.emb_dim = 4;
+  c.expert_layers = 2;
+  c.expert_units[0] = 8;
+  c.expert_units[1] = 6;
+  c.tower_units[0] = 5;
+  c.shared_experts = arch == DLEN_ARCH_MMOE ? 3 : 2;
+  c.levels = 2;
+  d = c.emb_dim;
+  m = dlen_model_new (&s, &c);
+  g_assert_nonnull (m);
+  g_assert_cmpint (_dlen_model_reserve (m, n), ==, DLEN_STATUS_OK);
+  for (guint b = 0; b < n; b++)
+    {
+      keep[b] = b % 3 != 0;     /* hide some weak labels: the denominators then differ per target */
+      idx[b] = b;
+    }
+
+  _dlen_model_gather (m, ds, idx, n, keep);
+  _dlen_model_forward (m, n);
+  loss = _dlen_model_loss_backward (m, n, 1, &n_used, NULL);
+  g_whole = g_memdup2 (m->g, m->n_p * sizeof (float));
+  used_whole = g_memdup2 (m->used, n_used * sizeof (uint32_t));
+  eg_whole = g_memdup2 (m->emb_g, (size_t) n_used * d * sizeof (float));
+
+  r = _dlen_model_replica_new (m, n - cut);
+  g_assert_nonnull (r);
+  _dlen_model_batch_norm (m, ds, idx, n, keep, &norm);
+  m->batch_norm = r->batch_norm = &norm;
+  _dlen_model_gather (m, ds, idx, cut, keep);
+  _dlen_model_forward (m, cut);
+  loss0 = _dlen_model_loss_backward (m, cut, 1, &n_used0, NULL);
+  _dlen_model_gather (r, ds, idx + cut, n - cut, keep + cut);
+  _dlen_model_forward (r, n - cut);
+  loss1 = _dlen_model_loss_backward (r, n - cut, 1, &n_used1, NULL);
+  m->batch_norm = NULL;
+  for (size_t k = 0; k < m->n_p; k++)
+    m->g[k] += r->g[k];
+  _dlen_model_add_sparse (m, &n_used0, r, n_used1);
+
+  g_assert_cmpfloat (fabs (loss0 + loss1 - loss), <, 1e-9 * fabs (loss) + 1e-12);
+  for (uint32_t i = 0; i < m->n_info; i++)
+    {
+      const DlenParamInfo *pi = &m->info[i];
+      size_t cnt = (size_t) pi->shape[0] * (pi->ndim > 1 ? pi->shape[1] : 1);
+      double err = rel_err_f (m->g + pi->off, g_whole + pi->off, cnt);
+      if (err > 1e-5)
+        g_error ("%s: tensor %s split-batch gradient differs by %.3g", dlen_arch_to_string (arch), pi->name, err);
+    }
+  g_assert_cmpuint (n_used0, ==, n_used);
+  for (uint32_t i = 0; i < n_used; i++)
+    {
+      uint32_t j = 0;
+      while (j < n_used0 && m->used[j] != used_whole[i])
+        j++;
+      g_assert_cmpuint (j, <, n_used0);
+      g_assert_cmpfloat (rel_err_f (m->emb_g + (size_t) j * d, eg_whole + (size_t) i * d, d), <, 1e-5);
+    }
+  /* The slots are left clear for the next step. */
+  for (size_t k = 0; k < m->n_emb_rows; k++)
+    g_assert_cmpint (m->slot[k], ==, -1);
+
+  g_free (g_whole);
+  g_free (used_whole);
+  g_free (eg_whole);
+  _dlen_model_replica_free (r);
+  dlen_model_free (m);
+  dlen_dataset_free (ds);
+}
+
 /* ---- Scoring ------------------------------------------------------------------------------ */
 
 /* Predictions through the training code's forward pass, in batches of 2048 rows: the path
@@ -409,6 +512,10 @@ main (int argc, char **argv)
   g_test_add_data_func ("/dlen/engine/model/gradients/mmoe", GINT_TO_POINTER (DLEN_ARCH_MMOE), check_model_gradients);
   g_test_add_data_func ("/dlen/engine/model/gradients/ple", GINT_TO_POINTER (DLEN_ARCH_PLE), check_model_gradients);
   g_test_add_data_func ("/dlen/engine/model/gradients/dlen", GINT_TO_POINTER (DLEN_ARCH_DLEN), check_model_gradients);
+  g_test_add_data_func ("/dlen/engine/model/split-gradients/shared-bottom", GINT_TO_POINTER (DLEN_ARCH_SHARED_BOTTOM), check_split_gradients);
+  g_test_add_data_func ("/dlen/engine/model/split-gradients/mmoe", GINT_TO_POINTER (DLEN_ARCH_MMOE), check_split_gradients);
+  g_test_add_data_func ("/dlen/engine/model/split-gradients/ple", GINT_TO_POINTER (DLEN_ARCH_PLE), check_split_gradients);
+  g_test_add_data_func ("/dlen/engine/model/split-gradients/dlen", GINT_TO_POINTER (DLEN_ARCH_DLEN), check_split_gradients);
   g_test_add_data_func ("/dlen/engine/model/scoring/shared-bottom", GINT_TO_POINTER (DLEN_ARCH_SHARED_BOTTOM), check_scoring_threads);
   g_test_add_data_func ("/dlen/engine/model/scoring/mmoe", GINT_TO_POINTER (DLEN_ARCH_MMOE), check_scoring_threads);
   g_test_add_data_func ("/dlen/engine/model/scoring/ple", GINT_TO_POINTER (DLEN_ARCH_PLE), check_scoring_threads);
