@@ -146,12 +146,6 @@ dlen_rows_scan (DlenRows *r, DlenAbortFunc abort, void *user_data, GError **erro
   return TRUE;
 }
 
-guint64
-dlen_rows_count (const DlenRows *r)
-{
-  return dlen_source_scan_rows (r->scan);
-}
-
 gint32
 dlen_rows_default_split_day (const DlenRows *r)
 {

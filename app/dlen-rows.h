@@ -43,7 +43,6 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (DlenRows, dlen_rows_free)
 
 /* One pass over the rows: days (and distinct values when sizing tables). Idempotent. */
 gboolean dlen_rows_scan (DlenRows *rows, DlenAbortFunc abort, void *user_data, GError **error);
-guint64 dlen_rows_count (const DlenRows *rows);                /* after the scan */
 /* The preset's documented split, else the day where the last ~15 % of rows begin (scan first). */
 gint32 dlen_rows_default_split_day (const DlenRows *rows);
 /* The day that leaves about @fraction of the rows for testing (scan first). */

@@ -2084,7 +2084,6 @@ dlen_store_reader_new (DlenStore *s, gboolean history, const DlenSchema *model_s
 const DlenSchema *dlen_store_reader_schema (const DlenStoreReader *r) { return &r->schema; }
 const char *dlen_store_reader_preset (const DlenStoreReader *r) { return r->preset; }
 gsize dlen_store_reader_n_chunks (const DlenStoreReader *r) { return r->n_chunks; }
-gboolean dlen_store_reader_has_truth (const DlenStoreReader *r) { return r->any_truth; }
 
 gboolean
 dlen_store_reader_read (DlenStoreReader *r, gsize chunk, DlenDataset *out, GArray *ids, GArray *lines, GError **error)

@@ -86,7 +86,6 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (DlenStoreReader, dlen_store_reader_free)
 const DlenSchema *dlen_store_reader_schema (const DlenStoreReader *reader);  /* buckets 1 unless a model's */
 const char *dlen_store_reader_preset (const DlenStoreReader *reader);
 gsize dlen_store_reader_n_chunks (const DlenStoreReader *reader);
-gboolean dlen_store_reader_has_truth (const DlenStoreReader *reader);
 /* Appends chunk @chunk's rows to @out (with their true emotion when the log has one), their
  * impression ids (guint64) to @ids and source lines (guint64) to @lines when given. */
 gboolean dlen_store_reader_read (DlenStoreReader *reader, gsize chunk, DlenDataset *out, GArray *ids, GArray *lines,

@@ -503,31 +503,42 @@ reader_read (ChunkReader *r, size_t c, DlenPart part, size_t *n)
   return DLEN_STATUS_OK;
 }
 
+/* Metrics of the source's rows of @part (@n of them, at most @cap kept), read chunk by chunk
+ * through @r; chunks that @in_chunk (when given) says hold none of the part are skipped. */
+static DlenStatus
+evaluate_part (DlenModel *m, ChunkReader *r, DlenPart part, uint64_t n, uint64_t cap, const size_t *in_chunk,
+               DlenAbortFunc abort, void *user_data, DlenMetrics *mt)
+{
+  DlenStatus st = DLEN_STATUS_OK;
+  EvalAcc a;
+  acc_init (&a, m, n, cap);
+  for (size_t c = 0; c < r->src->n_chunks && st == DLEN_STATUS_OK; c++)
+    {
+      size_t k;
+      if (in_chunk && in_chunk[c] == 0)
+        continue;
+      if (abort && abort (user_data))
+        st = _dlen_fail (DLEN_STATUS_CANCELLED, "evaluation cancelled");
+      else if ((st = reader_read (r, c, part, &k)) == DLEN_STATUS_OK)
+        st = acc_add (&a, m, r->ds, r->idx, k);
+    }
+  if (st == DLEN_STATUS_OK)
+    st = acc_metrics (&a, m, mt);
+  acc_free (&a);
+  return st;
+}
+
 DlenStatus
 dlen_model_evaluate_source (DlenModel *m, const DlenSource *src, DlenPart part, uint64_t n_part_rows,
                             uint64_t max_rows, DlenAbortFunc abort, void *user_data, DlenMetrics *mt)
 {
   ChunkReader r;
-  EvalAcc a;
   DlenStatus st;
   if (!m || !mt)
     return _dlen_fail (DLEN_STATUS_INVALID, "model or metrics is NULL");
-  acc_init (&a, m, n_part_rows, max_rows);
   if ((st = reader_init (&r, src, &m->schema)) == DLEN_STATUS_OK)
-    {
-      for (size_t c = 0; c < src->n_chunks && st == DLEN_STATUS_OK; c++)
-        {
-          size_t k;
-          if (abort && abort (user_data))
-            st = _dlen_fail (DLEN_STATUS_CANCELLED, "evaluation cancelled");
-          else if ((st = reader_read (&r, c, part, &k)) == DLEN_STATUS_OK)
-            st = acc_add (&a, m, r.ds, r.idx, k);
-        }
-      if (st == DLEN_STATUS_OK)
-        st = acc_metrics (&a, m, mt);
-    }
+    st = evaluate_part (m, &r, part, n_part_rows, max_rows, NULL, abort, user_data, mt);
   reader_clear (&r);
-  acc_free (&a);
   return st;
 }
 
@@ -1025,21 +1036,10 @@ dlen_model_train_source (DlenModel *m, const DlenSource *src, const DlenTrainPar
       if (n_valid)
         {
           DlenMetrics mt;
-          EvalAcc a;
-          acc_init (&a, m, n_valid, tp->max_eval_rows);
-          for (size_t c = 0; c < src->n_chunks && st == DLEN_STATUS_OK; c++)
-            {
-              size_t k;
-              if (n_valid_in[c] == 0)
-                continue;
-              if (tp->abort && tp->abort (tp->user_data))
-                st = _dlen_fail (DLEN_STATUS_CANCELLED, "training cancelled in epoch %u", epoch);
-              else if ((st = reader_read (&r, c, DLEN_PART_VALID, &k)) == DLEN_STATUS_OK)
-                st = acc_add (&a, m, r.ds, r.idx, k);
-            }
-          if (st == DLEN_STATUS_OK)
-            st = acc_metrics (&a, m, &mt);
-          acc_free (&a);
+          st = evaluate_part (m, &r, DLEN_PART_VALID, n_valid, tp->max_eval_rows, n_valid_in, tp->abort,
+                              tp->user_data, &mt);
+          if (st == DLEN_STATUS_CANCELLED)
+            st = _dlen_fail (DLEN_STATUS_CANCELLED, "training cancelled in epoch %u", epoch);
           if (st != DLEN_STATUS_OK)
             goto out;
           for (uint32_t t = 0; t < m->schema.n_targets; t++)
