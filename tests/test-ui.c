@@ -323,6 +323,29 @@ distinct_colours (const char *path)
   return g_hash_table_size (seen);
 }
 
+static gboolean
+count_tick (GtkWidget *widget, GdkFrameClock *clock, gpointer data)
+{
+  (*(guint *) data)++;
+  return G_SOURCE_CONTINUE;
+}
+
+/* Runs the main loop until the window has drawn @n more frames (a busy machine draws slowly;
+ * a fixed wait could capture a page before its first frame). */
+static void
+wait_frames (guint n)
+{
+  guint ticks = 0, id = gtk_widget_add_tick_callback (GTK_WIDGET (window), count_tick, &ticks, NULL);
+  gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+  while (ticks < n && g_get_monotonic_time () < deadline)
+    {
+      gtk_widget_queue_draw (GTK_WIDGET (window));
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
+  gtk_widget_remove_tick_callback (GTK_WIDGET (window), id);
+}
+
 static void
 test_screenshots (void)
 {
@@ -338,6 +361,7 @@ test_screenshots (void)
       guint colours;
       g_assert_true (dlen_window_show_page (window, pages[i]));
       iterate_for (300);
+      wait_frames (5);
       g_assert_true (dlen_window_save_png (window, path, &error));
       g_assert_no_error (error);
       colours = distinct_colours (path);
