@@ -1406,7 +1406,7 @@ typedef struct {
   gint64 time_ms;
   gint64 item;                 /* items.id, 0: none */
   gint32 day;
-  guint32 session, request;    /* Strings ids, 0: none */
+  gboolean session, request;   /* the log's session / request id follows the categorical text */
   guint32 skipped;             /* rows rejected just before this one */
   float truth;
 } StagedHead;
@@ -1447,13 +1447,14 @@ stage_skip (Stage *st)
   st->skipped++;
 }
 
-/* Keeps @rec, its item id @item and its Strings ids. */
+/* Keeps @rec and its item id @item. */
 static void
-stage_row (Stage *st, const DlenSchema *schema, const DlenRecord *rec, gint64 item, guint32 session,
-           guint32 request)
+stage_row (Stage *st, const DlenSchema *schema, const DlenRecord *rec, gint64 item)
 {
-  StagedHead h = { rec->line, rec->time_ms, item, rec->day, session, request, st->skipped, rec->truth };
-  gsize len[DLEN_MAX_CAT_FIELDS];
+  StagedHead h = { rec->line, rec->time_ms, item, rec->day, rec->session != NULL, rec->request != NULL, st->skipped,
+                   rec->truth };
+  gsize len[DLEN_MAX_CAT_FIELDS], session_len = h.session ? strlen (rec->session) + 1 : 0,
+        request_len = h.request ? strlen (rec->request) + 1 : 0;
   gsize size = sizeof h + (schema->n_num + schema->n_targets) * sizeof (float);
   StageBlock *b = st->blocks && st->blocks->len ? &g_array_index (st->blocks, StageBlock, st->blocks->len - 1) : NULL;
   char *out;
@@ -1463,6 +1464,7 @@ stage_row (Stage *st, const DlenSchema *schema, const DlenRecord *rec, gint64 it
     return;
   for (guint i = 0; i < schema->n_cat; i++)
     size += (len[i] = strlen (rec->cat[i]) + 1);
+  size += session_len + request_len;
   if (st->bytes + size > st->limit)
     {
       stage_free_blocks (st);
@@ -1488,6 +1490,9 @@ stage_row (Stage *st, const DlenSchema *schema, const DlenRecord *rec, gint64 it
       memcpy (out, rec->cat[i], len[i]);
       out += len[i];
     }
+  memcpy (out, rec->session, session_len);
+  out += session_len;
+  memcpy (out, rec->request, request_len);
   b->len += size;
   st->bytes += size;
 }
@@ -1518,6 +1523,17 @@ stage_next (Stage *st, const DlenSchema *schema, StagedHead *h, DlenRecord *rec)
       rec->cat[i] = in;
       in += strlen (in) + 1;
     }
+  rec->session = rec->request = NULL;
+  if (h->session)
+    {
+      rec->session = in;
+      in += strlen (in) + 1;
+    }
+  if (h->request)
+    {
+      rec->request = in;
+      in += strlen (in) + 1;
+    }
   st->pos = (gsize) (in - b->data);
   rec->line = h->line;
   rec->time_ms = h->time_ms;
@@ -1543,7 +1559,6 @@ typedef struct {
   Keys *items;
   GHashTable *item_ids;        /* key -> id */
   Stage *stage;                /* pass 1's rows, unless dropped: then the log is read again */
-  Strings *sessions, *requests;
   ImportProgress *prog;
   DlenRecord rec;
   DlenReject rej;
@@ -1558,13 +1573,13 @@ value_float (Value *v, float x)
     value_double (v, x);
 }
 
-/* Sets the values of the accepted row @rec, whose pass 1 row is @r and item id @iid (0: none). */
+/* Sets the impressions values @v of the accepted row @rec of import @import_id, whose walked
+ * row is @r and item id @iid (0: none). */
 static void
-row_source_values (RowSource *src, const ImportRow *r, const DlenRecord *rec, gint64 iid)
+row_values (Value *v, gint64 import_id, const DlenSchema *schema, const DlenImportOptions *o, const ImportRow *r,
+            const DlenRecord *rec, gint64 iid)
 {
-  const DlenSchema *schema = src->schema;
-  Value *v = src->base.values;
-  value_int (v++, src->import_id);
+  value_int (v++, import_id);
   value_int (v++, (gint64) rec->line);
   value_int (v++, r->user->id);
   if (iid)
@@ -1591,7 +1606,7 @@ row_source_values (RowSource *src, const ImportRow *r, const DlenRecord *rec, gi
       value_number (&v[0], session);
       v[1].type = VAL_NULL;
       if (!rec->request)
-        value_number (&v[1], sql_mul_add (session, 100000, r->out.p / src->o->request_size));
+        value_number (&v[1], sql_mul_add (session, 100000, r->out.p / o->request_size));
       value_int (&v[2], r->out.p);
       value_double (&v[3], r->out.minutes);
       value_int (&v[4], r->out.likes20);
@@ -1624,9 +1639,7 @@ row_source_next_staged (RowSource *src)
       src->base.eof = TRUE;
       return TRUE;
     }
-  rec->session = h.session ? src->sessions->names->pdata[h.session - 1] : NULL;
-  rec->request = h.request ? src->requests->names->pdata[h.request - 1] : NULL;
-  row_source_values (src, &src->rows[src->accepted++], rec, h.item);
+  row_values (src->base.values, src->import_id, src->schema, src->o, &src->rows[src->accepted++], rec, h.item);
   return TRUE;
 }
 
@@ -1659,7 +1672,7 @@ row_source_next (ValueSource *base)
       src->accepted++;
       if (rec->item && (iid = key_id (src->s, src->items, src->item_ids, rec->item, &src->base.error)) < 0)
         return FALSE;
-      row_source_values (src, r, rec, iid);
+      row_values (src->base.values, src->import_id, src->schema, src->o, r, rec, iid);
       return TRUE;
     }
   src->base.eof = TRUE;
@@ -1848,7 +1861,7 @@ dlen_store_import (DlenStore *s, const char *path, const DlenImportOptions *o,
               gint64 iid = 0;
               if (rec.item && (iid = key_id (s, &item_keys, items, rec.item, error)) < 0)
                 goto rollback;
-              stage_row (&stage, &schema, &rec, iid, r.in.session, r.in.request);
+              stage_row (&stage, &schema, &rec, iid);
             }
           r.in.liked = r.in.negative = FALSE;
           for (guint j = 0; j < n_liked; j++)
@@ -1906,7 +1919,7 @@ dlen_store_import (DlenStore *s, const char *path, const DlenImportOptions *o,
                          * overwritten by the next row */
                         !stage.dropped },
                       s, path, m, o, &schema, report->import_id, (const ImportRow *) (void *) rows->data, rows->len,
-                      0, &item_keys, items, &stage, &sessions, &requests, &prog };
+                      0, &item_keys, items, &stage, &prog };
   src.base.values = g_new (Value, src.base.n_cols);
   inserted = insert_rows (s, "impressions", cols->str, &src.base, error);
   g_free (src.base.values);
