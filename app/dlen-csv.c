@@ -883,6 +883,28 @@ dlen_csv_reader_next (DlenCsvReader *reader,
   return 1;
 }
 
+gboolean
+dlen_csv_reader_seek (DlenCsvReader *reader,
+                      guint64 offset,
+                      guint64 line,
+                      GError **error)
+{
+  g_return_val_if_fail (reader != NULL, FALSE);
+  g_return_val_if_fail (line >= 1, FALSE);
+  if (lseek (reader->fd, (off_t) offset, SEEK_SET) == (off_t) -1)
+    {
+      int saved = errno;
+      g_set_error (error, DLEN_CSV_ERROR, DLEN_CSV_ERROR_IO, "%s: cannot seek: %s", reader->path, g_strerror (saved));
+      return FALSE;
+    }
+  reader->buf_offset = offset;
+  reader->buf_pos = reader->buf_len = 0;
+  reader->eof = reader->finished = FALSE;
+  reader->io_errno = 0;
+  reader->line = reader->rec_line = line;
+  return TRUE;
+}
+
 guint64
 dlen_csv_reader_line (DlenCsvReader *reader)
 {

@@ -59,6 +59,11 @@ const char *dlen_csv_reader_column_name (DlenCsvReader *reader, guint i);
 /* The 0-based index of the column named exactly @name (case-sensitive), or -1 if absent. */
 int dlen_csv_reader_find_column (DlenCsvReader *reader, const char *name);
 
+/* Goes on reading at byte @offset of a regular file, which must start a record (or a blank
+ * line) on physical line @line: the way to read part of a file without quotes spanning the
+ * cut. FALSE with @error set when the file cannot seek. */
+gboolean dlen_csv_reader_seek (DlenCsvReader *reader, guint64 offset, guint64 line, GError **error);
+
 /* Sets the limit on the bytes of one record for the following calls to next (>= 1). */
 void dlen_csv_reader_set_max_record (DlenCsvReader *reader, gsize max_bytes);
 

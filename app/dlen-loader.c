@@ -932,6 +932,31 @@ done:
   return ok ? g_steal_pointer (&m) : NULL;
 }
 
+DlenMapping *
+dlen_mapping_fork (const DlenMapping *m, guint64 offset, guint64 line, GError **error)
+{
+  g_autoptr (DlenMapping) f = g_new0 (DlenMapping, 1);
+  f->path = g_strdup (m->path);
+  f->reader = dlen_csv_reader_open (m->path, error);
+  if (!f->reader || !dlen_csv_reader_seek (f->reader, offset, line, error))
+    return NULL;
+  if (dlen_csv_reader_delimiter (f->reader) != dlen_csv_reader_delimiter (m->reader)
+      || dlen_csv_reader_n_columns (f->reader) != dlen_csv_reader_n_columns (m->reader))
+    {
+      g_set_error (error, DLEN_ERROR, DLEN_ERROR_IO, "%s: the file changed while it was being read", m->path);
+      return NULL;
+    }
+  for (int j = 0; j < N_JOINS; j++)
+    if (m->join_rows[j])
+      f->join_rows[j] = g_hash_table_ref (m->join_rows[j]);
+  f->preset = g_strdup (m->preset);
+  f->user_features = g_strdup (m->user_features);
+  f->item_features = g_strdup (m->item_features);
+  f->plan = m->plan;
+  f->strict = m->strict;
+  return g_steal_pointer (&f);
+}
+
 void
 dlen_reject_clear (DlenReject *r)
 {

@@ -78,6 +78,11 @@ gboolean dlen_mapping_has_requests (const DlenMapping *mapping);
  * -2: a read failure in @error (the read must stop). */
 int dlen_mapping_next (DlenMapping *mapping, DlenRecord *record, DlenReject *reject, GError **error);
 
+/* A second reading of @mapping's log from byte @offset, the start of physical line @line (see
+ * dlen_csv_reader_seek), with the same plan; it shares the side-feature tables, which neither
+ * changes, so the two can be read by two threads at once. */
+DlenMapping *dlen_mapping_fork (const DlenMapping *mapping, guint64 offset, guint64 line, GError **error);
+
 /* Hashes a record into an engine row; @cat holds schema->n_cat hashes. */
 void dlen_record_to_row (const DlenSchema *schema, const DlenRecord *record, uint64_t *cat, DlenRow *row);
 

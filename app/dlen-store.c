@@ -1,8 +1,11 @@
 /* dlen-store.c: the project store on SQLite: schema and migration, transactional import with
  * rejects and provenance, derived history features, datasets, models and predictions. */
+#include <errno.h>
+#include <fcntl.h>
 #include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
+#include <unistd.h>
 #include "dlen-csv.h"
 #include "dlen-error.h"
 #include "dlen-sha256.h"
@@ -175,6 +178,22 @@ dlen_store_free (DlenStore *s)
 sqlite3 *dlen_store_db (DlenStore *s) { return s->db; }
 const char *dlen_store_path (DlenStore *s) { return s->path; }
 
+static gboolean
+set_journal_wal (DlenStore *s, GError **error)
+{
+  g_autoptr (sqlite3_stmt) st = prepare (s, "PRAGMA journal_mode = WAL", error);
+  if (!st || sqlite3_step (st) != SQLITE_ROW)
+    return st ? sql_fail (s, error, "cannot switch to WAL") : FALSE;
+  return TRUE;
+}
+
+static gboolean
+journal_is_wal (DlenStore *s)
+{
+  g_autoptr (sqlite3_stmt) st = prepare (s, "PRAGMA journal_mode", NULL);
+  return st && sqlite3_step (st) == SQLITE_ROW && g_ascii_strcasecmp ((const char *) sqlite3_column_text (st, 0), "wal") == 0;
+}
+
 DlenStore *
 dlen_store_open (const char *path, gboolean create, GError **error)
 {
@@ -205,15 +224,6 @@ dlen_store_open (const char *path, gboolean create, GError **error)
   sqlite3_busy_timeout (s->db, 5000);
   if (!exec (s, "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY;", error))
     return NULL;
-  {
-    g_autoptr (sqlite3_stmt) st = prepare (s, "PRAGMA journal_mode = WAL", error);
-    if (!st || sqlite3_step (st) != SQLITE_ROW)
-      {
-        if (st)
-          sql_fail (s, error, "cannot switch to WAL");
-        return NULL;
-      }
-  }
   app_id = query_int (s, "PRAGMA application_id", -1);
   version = query_int (s, "PRAGMA user_version", -1);
   if (app_id == 0 && version == 0)
@@ -275,6 +285,12 @@ dlen_store_open (const char *path, gboolean create, GError **error)
           return NULL;
         }
     }
+  /* WAL once the project holds impressions (readers then run beside a writer); before that a
+   * rollback journal, so that the first import writes its pages once, straight into the file,
+   * rather than into the WAL and again at the checkpoint (see dlen_store_import). A project
+   * in WAL stays so. */
+  if (query_int (s, "SELECT EXISTS (SELECT 1 FROM impressions)", 1) && !set_journal_wal (s, error))
+    return NULL;
   return g_steal_pointer (&s);
 }
 
@@ -590,6 +606,7 @@ typedef enum { VAL_NULL, VAL_INT, VAL_DOUBLE, VAL_STRING } ValueType;
 
 typedef struct {
   ValueType type;
+  int len;                     /* of a VAL_STRING in bytes, or -1: up to its NUL */
   union {
     gint64 i;
     double d;
@@ -615,6 +632,7 @@ static inline void
 value_string (Value *v, const char *text)
 {
   v->type = text ? VAL_STRING : VAL_NULL;
+  v->len = -1;
   v->str = text;
 }
 
@@ -729,7 +747,7 @@ rows_column (sqlite3_vtab_cursor *cursor, sqlite3_context *ctx, int col)
       sqlite3_result_double (ctx, v->d);
       break;
     case VAL_STRING:
-      sqlite3_result_text (ctx, v->str, -1, src->static_text ? SQLITE_STATIC : SQLITE_TRANSIENT);
+      sqlite3_result_text (ctx, v->str, v->len, src->static_text ? SQLITE_STATIC : SQLITE_TRANSIENT);
       break;
     case VAL_NULL:
     default:
@@ -1368,6 +1386,7 @@ typedef struct {
   guint64 done[2];             /* rows read by each pass */
   guint64 offset[2];           /* bytes read by each pass */
   guint64 size;
+  gint *half_rows, *half_bytes;  /* atomic: read so far by pass 1's second half (Half), or NULL */
 } ImportProgress;
 
 /* Counts a row read by @pass. Both passes count at half weight, so progress and its calls stay
@@ -1385,9 +1404,15 @@ import_progress_row (ImportProgress *p, int pass, DlenCsvReader *reader, GError 
     return FALSE;
   if ((done & 8191) == 0 && p->func)
     {
+      guint64 half_rows = 0;
       p->offset[pass] = reader ? dlen_csv_reader_offset (reader)
                                : (guint64) ((double) p->offset[0] * (double) p->done[1] / (double) MAX (p->done[0], 1));
-      p->func ((p->offset[0] + p->offset[1]) / 2, p->size, done / 2, p->user_data);
+      if (pass == 0 && p->half_rows)
+        {
+          half_rows = (guint64) g_atomic_int_get (p->half_rows);
+          p->offset[0] += (guint64) g_atomic_int_get (p->half_bytes);
+        }
+      p->func ((p->offset[0] + p->offset[1]) / 2, p->size, (done + half_rows) / 2, p->user_data);
     }
   return TRUE;
 }
@@ -1447,8 +1472,8 @@ stage_skip (Stage *st)
   st->skipped++;
 }
 
-/* Keeps @rec and its item id @item. */
-static void
+/* Keeps @rec and its item id @item; returns where its head went (NULL: dropped). */
+static char *
 stage_row (Stage *st, const DlenSchema *schema, const DlenRecord *rec, gint64 item)
 {
   StagedHead h = { rec->line, rec->time_ms, item, rec->day, rec->session != NULL, rec->request != NULL, st->skipped,
@@ -1461,7 +1486,7 @@ stage_row (Stage *st, const DlenSchema *schema, const DlenRecord *rec, gint64 it
 
   st->skipped = 0;
   if (st->dropped)
-    return;
+    return NULL;
   for (guint i = 0; i < schema->n_cat; i++)
     size += (len[i] = strlen (rec->cat[i]) + 1);
   size += session_len + request_len;
@@ -1469,7 +1494,7 @@ stage_row (Stage *st, const DlenSchema *schema, const DlenRecord *rec, gint64 it
     {
       stage_free_blocks (st);
       st->dropped = TRUE;
-      return;
+      return NULL;
     }
   if (!b || b->len + size > b->size)
     {
@@ -1490,16 +1515,20 @@ stage_row (Stage *st, const DlenSchema *schema, const DlenRecord *rec, gint64 it
       memcpy (out, rec->cat[i], len[i]);
       out += len[i];
     }
-  memcpy (out, rec->session, session_len);
+  if (session_len)
+    memcpy (out, rec->session, session_len);
   out += session_len;
-  memcpy (out, rec->request, request_len);
+  if (request_len)
+    memcpy (out, rec->request, request_len);
   b->len += size;
   st->bytes += size;
+  return b->data + b->len - size;
 }
 
-/* The next staged row into @h and @rec (its text pointing into the stage). FALSE at the end. */
+/* The next staged row into @h and @rec (its text pointing into the stage), with the lengths
+ * of its categorical values in @cat_len. FALSE at the end. */
 static gboolean
-stage_next (Stage *st, const DlenSchema *schema, StagedHead *h, DlenRecord *rec)
+stage_next (Stage *st, const DlenSchema *schema, StagedHead *h, DlenRecord *rec, int *cat_len)
 {
   const StageBlock *b;
   const char *in;
@@ -1520,8 +1549,9 @@ stage_next (Stage *st, const DlenSchema *schema, StagedHead *h, DlenRecord *rec)
   in += schema->n_targets * sizeof (float);
   for (guint i = 0; i < schema->n_cat; i++)
     {
+      cat_len[i] = (int) strlen (in);
       rec->cat[i] = in;
-      in += strlen (in) + 1;
+      in += cat_len[i] + 1;
     }
   rec->session = rec->request = NULL;
   if (h->session)
@@ -1574,10 +1604,11 @@ value_float (Value *v, float x)
 }
 
 /* Sets the impressions values @v of the accepted row @rec of import @import_id, whose walked
- * row is @r and item id @iid (0: none). */
+ * row is @r and item id @iid (0: none); @cat_len: the lengths of its categorical values, if
+ * known. */
 static void
 row_values (Value *v, gint64 import_id, const DlenSchema *schema, const DlenImportOptions *o, const ImportRow *r,
-            const DlenRecord *rec, gint64 iid)
+            const DlenRecord *rec, const int *cat_len, gint64 iid)
 {
   value_int (v++, import_id);
   value_int (v++, (gint64) rec->line);
@@ -1616,7 +1647,12 @@ row_values (Value *v, gint64 import_id, const DlenSchema *schema, const DlenImpo
     value_int (&v[1], -(gint64) r->out.rank);
   v += 6;
   for (guint i = 0; i < schema->n_cat; i++)
-    value_string (v++, rec->cat[i]);
+    {
+      value_string (v, rec->cat[i]);
+      if (cat_len)
+        v->len = cat_len[i];
+      v++;
+    }
   for (guint i = 0; i < schema->n_num; i++)
     value_float (v++, rec->num[i]);
   for (guint i = 0; i < schema->n_targets; i++)
@@ -1629,7 +1665,8 @@ row_source_next_staged (RowSource *src)
 {
   StagedHead h;
   DlenRecord *rec = &src->rec;
-  gboolean more = stage_next (src->stage, src->schema, &h, rec);
+  int cat_len[DLEN_MAX_CAT_FIELDS];
+  gboolean more = stage_next (src->stage, src->schema, &h, rec, cat_len);
   guint32 skipped = more ? h.skipped : src->stage->skipped;
   for (guint32 k = 0; k < skipped + (more ? 1u : 0u); k++)
     if (!import_progress_row (src->prog, 1, NULL, &src->base.error))
@@ -1639,7 +1676,7 @@ row_source_next_staged (RowSource *src)
       src->base.eof = TRUE;
       return TRUE;
     }
-  row_values (src->base.values, src->import_id, src->schema, src->o, &src->rows[src->accepted++], rec, h.item);
+  row_values (src->base.values, src->import_id, src->schema, src->o, &src->rows[src->accepted++], rec, cat_len, h.item);
   return TRUE;
 }
 
@@ -1672,10 +1709,366 @@ row_source_next (ValueSource *base)
       src->accepted++;
       if (rec->item && (iid = key_id (src->s, src->items, src->item_ids, rec->item, &src->base.error)) < 0)
         return FALSE;
-      row_values (src->base.values, src->import_id, src->schema, src->o, r, rec, iid);
+      row_values (src->base.values, src->import_id, src->schema, src->o, r, rec, NULL, iid);
       return TRUE;
     }
   src->base.eof = TRUE;
+  return TRUE;
+}
+
+/* ---- Pass 1 ----------------------------------------------------------------------------------
+ * Every row read is either rejected (pass1_reject) or accepted (pass1_accept) in file order:
+ * users and items are numbered in the order of their first accepted row. */
+
+typedef struct {
+  DlenStore *s;
+  const char *path;
+  const DlenImportOptions *o;
+  DlenImportReport *report;
+  sqlite3_stmt *ins_rej;
+  GHashTable *users;           /* key -> History */
+  GHashTable *items;           /* key -> id */
+  GPtrArray *user_list;        /* the Histories, in order of their first row */
+  Keys *user_keys, *item_keys;
+  Strings *sessions, *requests;
+  GArray *rows;                /* ImportRow */
+  gboolean logged_requests;
+} Pass1;
+
+static gboolean
+pass1_reject (Pass1 *p, guint64 line, int column, const char *column_name, const char *reason, const char *message,
+              GError **error)
+{
+  if (p->o->load.strict)
+    {
+      g_set_error_literal (error, DLEN_ERROR, DLEN_ERROR_DATA, message);
+      return FALSE;
+    }
+  if (!p->report->first_reject)
+    p->report->first_reject = g_strdup (message);
+  p->report->rows_rejected++;
+  sqlite3_reset (p->ins_rej);
+  sqlite3_bind_int64 (p->ins_rej, 1, p->report->import_id);
+  sqlite3_bind_int64 (p->ins_rej, 2, (gint64) line);
+  sqlite3_bind_int (p->ins_rej, 3, column);
+  sqlite3_bind_text (p->ins_rej, 4, column_name, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text (p->ins_rej, 5, reason, -1, SQLITE_TRANSIENT);
+  if (sqlite3_step (p->ins_rej) != SQLITE_DONE)
+    return sql_fail (p->s, error, "cannot record a rejected row");
+  return TRUE;
+}
+
+/* Keeps an accepted row of user @h (from user_history) for the walk. */
+static gboolean
+pass1_accept (Pass1 *p, History *h, gint64 time_ms, const char *session, const char *request, gboolean liked,
+              gboolean negative, GError **error)
+{
+  ImportRow r;
+  if (h->n_rows++ == 0)
+    g_ptr_array_add (p->user_list, h);
+  if (p->rows->len == G_MAXUINT32)
+    {
+      g_set_error (error, DLEN_ERROR, DLEN_ERROR_DATA, "%s: more than %u rows in one import", p->path, G_MAXUINT32);
+      return FALSE;
+    }
+  r.user = h;
+  r.in.time_ms = time_ms;
+  r.in.session = strings_id (p->sessions, session);
+  r.in.request = strings_id (p->requests, request);
+  r.in.liked = liked;
+  r.in.negative = negative;
+  g_array_append_val (p->rows, r);
+  p->logged_requests |= request != NULL;
+  p->report->rows_accepted++;
+  return TRUE;
+}
+
+/* Whether any of the @n targets @t of a row's labels @lab is 1. */
+static gboolean
+any_label_one (const float *lab, const guint *t, guint n)
+{
+  for (guint j = 0; j < n; j++)
+    if (lab[t[j]] == 1.0f)
+      return TRUE;
+  return FALSE;
+}
+
+/* ---- Pass 1's second half ----------------------------------------------------------------------
+ * On two cores, a thread reads and validates the second half of a log (from the first line
+ * start after its middle) while the importing thread reads the first: the reading, about a
+ * quarter of an import, then takes half the time. The thread keeps what pass1_accept and
+ * pass1_reject need, with its keys and ids in tables of its own; once the first half's reader
+ * reaches the cut exactly, the importing thread takes the rows over in file order (half_merge),
+ * which numbers users and items as one reader would. A reader that passes the cut inside a
+ * record (a quoted field holding a line break across it) drops the half and reads on. */
+
+#define HALF_MIN_BYTES ((guint64) 1 << 20)
+
+typedef struct {
+  guint32 user, item, session, request;   /* ids in the half's Strings; 0: none */
+  gint64 time_ms;
+  char *head;                  /* the row's staged head (NULL: the stage was dropped) */
+  gboolean liked, negative;
+} HalfRow;
+
+typedef struct {
+  guint64 line;
+  int column;
+  char *column_name, *reason, *message;
+} HalfReject;
+
+typedef struct {
+  DlenMapping *m;              /* the log, forked to read from start */
+  char *path;
+  gboolean strict;
+  guint64 start;
+  const DlenSchema *schema;
+  const guint *liked_t, *negative_t;
+  guint n_liked, n_negative;
+  GCancellable *cancellable;
+  GThread *thread;
+  gint stop;                   /* atomic: the first half gave up the cut */
+  gint rows_done, bytes_done;  /* atomic, for progress */
+  /* The thread's until joined. */
+  Strings users, items, sessions, requests;
+  GArray *rows;                /* HalfRow */
+  GArray *rejects;             /* HalfReject: in file order; with --strict the last stopped it */
+  Stage stage;
+  guint64 rows_read;
+  GError *error;               /* a read error or a cancel that stopped it */
+} Half;
+
+/* 1 + the line breaks before byte @end of @path. */
+static gboolean
+count_lines (const char *path, guint64 end, guint64 *line, GError **error)
+{
+  g_autofree char *buf = g_malloc (1 << 16);
+  guint64 done = 0, n = 1;
+  int fd = g_open (path, O_RDONLY, 0);
+  if (fd < 0)
+    {
+      g_set_error (error, DLEN_ERROR, DLEN_ERROR_IO, "%s: %s", path, g_strerror (errno));
+      return FALSE;
+    }
+  while (done < end)
+    {
+      ssize_t got = read (fd, buf, (size_t) MIN (end - done, (guint64) 1 << 16));
+      if (got < 0 && errno == EINTR)
+        continue;
+      if (got <= 0)
+        {
+          g_set_error (error, DLEN_ERROR, DLEN_ERROR_IO, "%s: %s", path, got < 0 ? g_strerror (errno) : "file shrank");
+          close (fd);
+          return FALSE;
+        }
+      for (const char *c = buf, *e = buf + got; (c = memchr (c, '\n', (size_t) (e - c))) != NULL; c++)
+        n++;
+      done += (guint64) got;
+    }
+  close (fd);
+  *line = n;
+  return TRUE;
+}
+
+static gpointer
+half_run (gpointer data)
+{
+  Half *h = data;
+  DlenRecord rec;
+  DlenReject rej = { 0 };
+  guint64 line;
+
+  if (!count_lines (h->path, h->start, &line, &h->error)
+      || !dlen_csv_reader_seek (dlen_mapping_reader (h->m), h->start, line, &h->error))
+    return NULL;
+  while (!g_atomic_int_get (&h->stop))
+    {
+      int rc = dlen_mapping_next (h->m, &rec, &rej, &h->error);
+      if (rc == 0 || rc == -2)
+        break;
+      h->rows_read++;
+      if (rc == -1)
+        {
+          HalfReject r = { rej.line, rej.column, g_strdup (rej.column_name), g_steal_pointer (&rej.reason),
+                           g_steal_pointer (&rej.message) };
+          g_array_append_val (h->rejects, r);
+          stage_skip (&h->stage);
+          if (h->strict)
+            break;
+        }
+      else
+        {
+          HalfRow r = { strings_id (&h->users, rec.user), strings_id (&h->items, rec.item),
+                        strings_id (&h->sessions, rec.session), strings_id (&h->requests, rec.request), rec.time_ms,
+                        stage_row (&h->stage, h->schema, &rec, 0),
+                        any_label_one (rec.lab, h->liked_t, h->n_liked),
+                        any_label_one (rec.lab, h->negative_t, h->n_negative) };
+          g_array_append_val (h->rows, r);
+        }
+      if ((h->rows_read & 4095) == 0)
+        {
+          g_atomic_int_set (&h->rows_done, (gint) MIN (h->rows_read, (guint64) G_MAXINT));
+          g_atomic_int_set (&h->bytes_done,
+                            (gint) MIN (dlen_csv_reader_offset (dlen_mapping_reader (h->m)) - h->start, (guint64) G_MAXINT));
+          if (g_cancellable_set_error_if_cancelled (h->cancellable, &h->error))
+            break;
+        }
+    }
+  dlen_reject_clear (&rej);
+  return NULL;
+}
+
+static void
+half_free (Half *h)
+{
+  if (!h)
+    return;
+  if (h->thread)
+    {
+      g_atomic_int_set (&h->stop, 1);
+      g_thread_join (h->thread);
+    }
+  dlen_mapping_free (h->m);
+  g_free (h->path);
+  strings_clear (&h->users);
+  strings_clear (&h->items);
+  strings_clear (&h->sessions);
+  strings_clear (&h->requests);
+  g_array_unref (h->rows);
+  for (guint i = 0; i < h->rejects->len; i++)
+    {
+      HalfReject *r = &g_array_index (h->rejects, HalfReject, i);
+      g_free (r->column_name);
+      g_free (r->reason);
+      g_free (r->message);
+    }
+  g_array_unref (h->rejects);
+  stage_free_blocks (&h->stage);
+  g_clear_error (&h->error);
+  g_free (h);
+}
+
+/* Starts reading the second half of @m's log (none read yet past the header) when it pays: two
+ * cores and at least HALF_MIN_BYTES. NULL when it does not, or the log has no line start past
+ * its middle. Each half may stage half of @stage_limit. */
+static Half *
+half_start (DlenMapping *m, const char *path, gboolean strict, const DlenSchema *schema, const guint *liked_t,
+            guint n_liked, const guint *negative_t, guint n_negative, gsize stage_limit, GCancellable *cancellable)
+{
+  DlenCsvReader *reader = dlen_mapping_reader (m);
+  guint64 size = dlen_csv_reader_size (reader), start = 0;
+  char buf[4096];
+  Half *h;
+  int fd;
+
+  if (g_get_num_processors () < 2 || size < HALF_MIN_BYTES)
+    return NULL;
+  if ((fd = g_open (path, O_RDONLY, 0)) < 0)
+    return NULL;
+  for (guint64 at = size / 2; at < size && !start;)
+    {
+      ssize_t got = pread (fd, buf, sizeof buf, (off_t) at);
+      const char *nl;
+      if (got <= 0)
+        break;
+      if ((nl = memchr (buf, '\n', (size_t) got)))
+        start = at + (guint64) (nl - buf) + 1;
+      at += (guint64) got;
+    }
+  close (fd);
+  if (!start || start >= size || start <= dlen_csv_reader_offset (reader))
+    return NULL;
+  h = g_new0 (Half, 1);
+  h->path = g_strdup (path);
+  h->strict = strict;
+  h->start = start;
+  h->schema = schema;
+  h->liked_t = liked_t;
+  h->negative_t = negative_t;
+  h->n_liked = n_liked;
+  h->n_negative = n_negative;
+  h->cancellable = cancellable;
+  strings_init (&h->users);
+  strings_init (&h->items);
+  strings_init (&h->sessions);
+  strings_init (&h->requests);
+  h->rows = g_array_new (FALSE, FALSE, sizeof (HalfRow));
+  h->rejects = g_array_new (FALSE, FALSE, sizeof (HalfReject));
+  stage_init (&h->stage, stage_limit / 2);
+  if (!(h->m = dlen_mapping_fork (m, start, 1, NULL)))
+    {
+      half_free (h);
+      return NULL;
+    }
+  h->thread = g_thread_new ("dlen-import", half_run, h);
+  return h;
+}
+
+/* Waits for the second half and takes its rows over after the first half's, as if one reader
+ * had read on: rejects, accepted rows, their staged values (patched with their item ids) and
+ * the rows read. FALSE with @error set as the reader would have stopped. */
+static gboolean
+half_merge (Half *h, Pass1 *p, Stage *stage, ImportProgress *prog, GError **error)
+{
+  g_autofree History **users = NULL;
+  g_autofree gint64 *item_ids = NULL;
+  gboolean keep;
+  g_thread_join (g_steal_pointer (&h->thread));
+  /* Only an error (--strict) can come between two rejects: the order of rejects among rows
+   * changes nothing else. */
+  for (guint i = 0; i < h->rejects->len; i++)
+    {
+      const HalfReject *r = &g_array_index (h->rejects, HalfReject, i);
+      if (!pass1_reject (p, r->line, r->column, r->column_name, r->reason, r->message, error))
+        return FALSE;
+    }
+  keep = !stage->dropped && !h->stage.dropped;
+  /* The half's users and items, looked up once each, at their first row. */
+  users = g_new0 (History *, h->users.names->len + 1);
+  item_ids = g_new0 (gint64, h->items.names->len + 1);
+  for (guint i = 0; i < h->rows->len; i++)
+    {
+      const HalfRow *r = &g_array_index (h->rows, HalfRow, i);
+#define NAME(table, id) ((id) ? (const char *) (table)->names->pdata[(id) - 1] : NULL)
+      if (!users[r->user] && !(users[r->user] = user_history (p->s, p->user_keys, p->users, NAME (&h->users, r->user), error)))
+        return FALSE;
+      if (!pass1_accept (p, users[r->user], r->time_ms, NAME (&h->sessions, r->session),
+                         NAME (&h->requests, r->request), r->liked, r->negative, error))
+        return FALSE;
+      if (keep && r->item && !item_ids[r->item]
+          && (item_ids[r->item] = key_id (p->s, p->item_keys, p->items, NAME (&h->items, r->item), error)) < 0)
+        return FALSE;
+#undef NAME
+      if (keep)
+        {
+          StagedHead head;
+          memcpy (&head, r->head, sizeof head);
+          head.item = item_ids[r->item];
+          if (i == 0)
+            head.skipped += stage->skipped;
+          memcpy (r->head, &head, sizeof head);
+        }
+    }
+  if (keep)
+    {
+      g_array_append_vals (stage->blocks, h->stage.blocks->data, h->stage.blocks->len);
+      g_array_set_size (h->stage.blocks, 0);
+      stage->bytes += h->stage.bytes;
+      stage->skipped = h->rows->len ? h->stage.skipped : stage->skipped + h->stage.skipped;
+    }
+  else if (!stage->dropped)
+    {
+      stage_free_blocks (stage);
+      stage->dropped = TRUE;
+    }
+  p->report->rows_read += h->rows_read;
+  prog->done[0] += h->rows_read;
+  prog->half_rows = prog->half_bytes = NULL;
+  if (h->error)
+    {
+      g_propagate_error (error, g_steal_pointer (&h->error));
+      return FALSE;
+    }
   return TRUE;
 }
 
@@ -1704,9 +2097,12 @@ dlen_store_import (DlenStore *s, const char *path, const DlenImportOptions *o,
   FieldIds ids;
   DlenRecord rec;
   DlenReject rej = { 0 };
-  gboolean have_fields, inserted, ok = FALSE;
+  gboolean have_fields, inserted, rollback_journal = FALSE, ok = FALSE;
+  gint64 cache_size = -2000;
   int rc;
   DlenCsvReader *reader;
+  Pass1 p1;
+  Half *half = NULL;
 
   memset (report, 0, sizeof *report);
   memset (&ids, 0, sizeof ids);
@@ -1738,6 +2134,15 @@ dlen_store_import (DlenStore *s, const char *path, const DlenImportOptions *o,
    * would cost a lookup in each parent table per impression. (Only outside a transaction
    * does the pragma take effect.) */
   if (!exec (s, "PRAGMA foreign_keys = OFF", error))
+    goto out;
+  /* The import's pages stay in memory until the commit (up to 64 MiB: a spill would write
+   * them twice). A project without impressions has a rollback journal (dlen_store_open): its
+   * first import then writes every page once, with the journal synced as in FULL mode, and
+   * switches the project to WAL once committed. */
+  rollback_journal = !journal_is_wal (s);
+  cache_size = query_int (s, "PRAGMA cache_size", -2000);
+  if (!exec (s, rollback_journal ? "PRAGMA cache_size = -65536; PRAGMA synchronous = FULL"
+                                 : "PRAGMA cache_size = -65536", error))
     goto out;
   if (!exec (s, "BEGIN IMMEDIATE", error))
     goto out;
@@ -1810,67 +2215,56 @@ dlen_store_import (DlenStore *s, const char *path, const DlenImportOptions *o,
   /* Pass 1: validate, record rejects and users, keep what the derived features need. */
   reader = dlen_mapping_reader (m);
   prog.size = dlen_csv_reader_size (reader);
-  while ((rc = dlen_mapping_next (m, &rec, &rej, error)) != 0)
+  p1 = (Pass1) { s, path, o, report, ins_rej, users, items, user_list, &user_keys, &item_keys, &sessions, &requests,
+                 rows, FALSE };
+  report->readers = 1;
+  if (!o->one_reader
+      && (half = half_start (m, path, o->load.strict, &schema, liked_t, n_liked, negative_t, n_negative, o->stage_limit,
+                             cancellable)))
     {
+      stage.limit = o->stage_limit / 2;
+      prog.half_rows = &half->rows_done;
+      prog.half_bytes = &half->bytes_done;
+    }
+  for (;;)
+    {
+      if (half && dlen_csv_reader_offset (reader) >= half->start)
+        {
+          /* At the cut: the second half follows on; past it: read on alone. */
+          gboolean at_cut = dlen_csv_reader_offset (reader) == half->start;
+          prog.half_rows = prog.half_bytes = NULL;
+          if (at_cut && !half_merge (half, &p1, &stage, &prog, error))
+            goto rollback;
+          report->readers += at_cut;
+          g_clear_pointer (&half, half_free);
+          stage.limit = o->stage_limit;
+          if (at_cut)
+            break;
+        }
+      if ((rc = dlen_mapping_next (m, &rec, &rej, error)) == 0)
+        break;
       if (rc == -2)
         goto rollback;
       report->rows_read++;
       if (rc == -1)
         {
-          if (o->load.strict)
-            {
-              g_set_error_literal (error, DLEN_ERROR, DLEN_ERROR_DATA, rej.message);
-              goto rollback;
-            }
-          if (!report->first_reject)
-            report->first_reject = g_strdup (rej.message);
-          report->rows_rejected++;
           stage_skip (&stage);
-          sqlite3_reset (ins_rej);
-          sqlite3_bind_int64 (ins_rej, 1, report->import_id);
-          sqlite3_bind_int64 (ins_rej, 2, (gint64) rej.line);
-          sqlite3_bind_int (ins_rej, 3, rej.column);
-          sqlite3_bind_text (ins_rej, 4, rej.column_name, -1, SQLITE_TRANSIENT);
-          sqlite3_bind_text (ins_rej, 5, rej.reason, -1, SQLITE_TRANSIENT);
-          if (sqlite3_step (ins_rej) != SQLITE_DONE)
-            {
-              sql_fail (s, error, "cannot record a rejected row");
-              goto rollback;
-            }
+          if (!pass1_reject (&p1, rej.line, rej.column, rej.column_name, rej.reason, rej.message, error))
+            goto rollback;
         }
       else
         {
           History *h = user_history (s, &user_keys, users, rec.user, error);
-          ImportRow r;
-          if (!h)
+          gint64 iid = 0;
+          if (!h
+              || !pass1_accept (&p1, h, rec.time_ms, rec.session, rec.request, any_label_one (rec.lab, liked_t, n_liked),
+                                any_label_one (rec.lab, negative_t, n_negative), error))
             goto rollback;
-          if (h->n_rows++ == 0)
-            g_ptr_array_add (user_list, h);
-          if (rows->len == G_MAXUINT32)
-            {
-              g_set_error (error, DLEN_ERROR, DLEN_ERROR_DATA, "%s: more than %u rows in one import", path, G_MAXUINT32);
-              goto rollback;
-            }
-          r.user = h;
-          r.in.time_ms = rec.time_ms;
-          r.in.session = strings_id (&sessions, rec.session);
-          r.in.request = strings_id (&requests, rec.request);
+          /* Items are numbered in the order of their first accepted row, in either pass. */
+          if (!stage.dropped && rec.item && (iid = key_id (s, &item_keys, items, rec.item, error)) < 0)
+            goto rollback;
           if (!stage.dropped)
-            {
-              /* Items are numbered in the order of their first accepted row, in either pass. */
-              gint64 iid = 0;
-              if (rec.item && (iid = key_id (s, &item_keys, items, rec.item, error)) < 0)
-                goto rollback;
-              stage_row (&stage, &schema, &rec, iid);
-            }
-          r.in.liked = r.in.negative = FALSE;
-          for (guint j = 0; j < n_liked; j++)
-            r.in.liked |= rec.lab[liked_t[j]] == 1.0f;
-          for (guint j = 0; j < n_negative; j++)
-            r.in.negative |= rec.lab[negative_t[j]] == 1.0f;
-          g_array_append_val (rows, r);
-          logged_requests |= rec.request != NULL;
-          report->rows_accepted++;
+            stage_row (&stage, &schema, &rec, iid);
         }
       if (!import_progress_row (&prog, 0, reader, error))
         goto rollback;
@@ -1878,7 +2272,10 @@ dlen_store_import (DlenStore *s, const char *path, const DlenImportOptions *o,
       if ((report->rows_read & 4095) == 0 && !sha_job_check (s, &sha, FALSE, error))
         goto rollback;
     }
-  prog.offset[0] = dlen_csv_reader_offset (reader);
+  g_clear_pointer (&half, half_free);
+  stage.limit = o->stage_limit;
+  logged_requests = p1.logged_requests;
+  prog.offset[0] = MAX (dlen_csv_reader_offset (reader), prog.size);
   if (!keys_flush (s, &user_keys, error))
     goto rollback;
   if (report->rows_accepted == 0)
@@ -1960,6 +2357,9 @@ dlen_store_import (DlenStore *s, const char *path, const DlenImportOptions *o,
     }
   if (g_cancellable_set_error_if_cancelled (cancellable, error) || !exec (s, "COMMIT", error))
     goto rollback;
+  /* Should another connection keep the switch from happening, the next open makes it. */
+  if (rollback_journal)
+    set_journal_wal (s, NULL);
   if (progress)
     progress (dlen_csv_reader_offset (reader), dlen_csv_reader_size (reader), report->rows_read, user_data);
   ok = TRUE;
@@ -1969,6 +2369,7 @@ rollback:
   sqlite3_exec (s->db, "ROLLBACK", NULL, NULL, NULL);
   report->import_id = 0;
 out:
+  g_clear_pointer (&half, half_free);
   if (sha_job_finish (s, &sha, !ok, error))
     {
       /* Nothing of the log counts when its checksum stopped the import. */
@@ -1982,7 +2383,11 @@ out:
   strings_clear (&requests);
   dlen_reject_clear (&rej);
   dlen_store_set_cancellable (s, NULL);
-  sqlite3_exec (s->db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL);
+  {
+    g_autofree char *restore = g_strdup_printf ("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;"
+                                                " PRAGMA cache_size = %" G_GINT64_FORMAT, cache_size);
+    sqlite3_exec (s->db, restore, NULL, NULL, NULL);
+  }
   return ok;
 }
 

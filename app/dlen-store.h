@@ -39,6 +39,8 @@ typedef struct {
   guint request_size;          /* impressions per request when the log has none (10) */
   gsize stage_limit;           /* bytes of converted rows kept between the two passes; past it
                                 * the second pass reads the log again (256 MiB) */
+  gboolean one_reader;         /* read the log with the importing thread only (else a second
+                                * thread reads its second half, on two cores and 1 MiB or more) */
 } DlenImportOptions;
 
 void dlen_import_options_init (DlenImportOptions *options);
@@ -47,6 +49,7 @@ typedef struct {
   gint64 import_id;
   guint64 rows_read, rows_accepted, rows_rejected;
   char *first_reject;          /* "file:line:column: reason" of the first skipped row */
+  guint readers;               /* threads that read the log's rows (1 or 2) */
 } DlenImportReport;
 
 void dlen_import_report_clear (DlenImportReport *report);

@@ -39,9 +39,11 @@ remove_project (const char *path)
 {
   g_autofree char *wal = g_strconcat (path, "-wal", NULL);
   g_autofree char *shm = g_strconcat (path, "-shm", NULL);
+  g_autofree char *journal = g_strconcat (path, "-journal", NULL);
   g_unlink (path);
   g_unlink (wal);
   g_unlink (shm);
+  g_unlink (journal);
 }
 
 static void
@@ -709,16 +711,20 @@ file_size (const char *path)
 typedef enum {
   KILL_AFTER_MS,       /* after a delay */
   KILL_AT_WAL_BYTES,   /* once the open transaction has spilled this much into the WAL */
-  KILL_AT_CHECKPOINT,  /* once the main file grows: the commit is done, the checkpoint runs */
+  KILL_AT_CHECKPOINT,  /* once the main file grows: in WAL, the commit is done, the checkpoint
+                        * runs; with a rollback journal (a first import), the commit runs */
+  KILL_AT_JOURNAL,     /* value ms after the rollback journal appears (a first import) */
 } KillWhen;
 
 /* Runs `dlen import` on @project and SIGKILLs it at the given point. FALSE when it had already
- * finished (successfully) by then. *@wal_at_kill: the WAL's size just before the kill. */
+ * finished (successfully) by then. *@wal_at_kill: the WAL's size just before the kill (with a
+ * rollback journal, the journal's). */
 static gboolean
 kill_import (const char *project, const char *log, KillWhen when, gint64 value, goffset base_size,
              goffset *wal_at_kill)
 {
   g_autofree char *wal = g_strconcat (project, "-wal", NULL);
+  g_autofree char *journal = g_strconcat (project, "-journal", NULL);
   const char *argv[] = { g_getenv ("DLEN_CLI"), "import", "--project", project, "--preset", "synthetic", log, NULL };
   g_autoptr (GError) error = NULL;
   GPid pid;
@@ -742,8 +748,13 @@ kill_import (const char *project, const char *log, KillWhen when, gint64 value, 
       while (waitpid (pid, &status, WNOHANG) == 0 && file_size (project) <= base_size)
         g_usleep (200);
       break;
+    case KILL_AT_JOURNAL:
+      while (waitpid (pid, &status, WNOHANG) == 0 && file_size (journal) < 0)
+        g_usleep (200);
+      g_usleep (value * 1000);
+      break;
     }
-  *wal_at_kill = file_size (wal);
+  *wal_at_kill = file_size (when == KILL_AT_JOURNAL || (when == KILL_AT_CHECKPOINT && base_size < 1 << 20) ? journal : wal);
   running = kill (pid, 0) == 0 && waitpid (pid, &status, WNOHANG) == 0;
   if (running)
     {
@@ -850,23 +861,56 @@ test_sigkill (void)
   g_assert_cmpuint (n_mid, >=, 2);
   g_assert_cmpuint (n_all, >=, 1);
 
-  /* The first import of a new project, killed mid-transaction: its fields and columns go too. */
+  /* The first import of a new project runs under a rollback journal (the project has no WAL
+   * before it holds impressions), killed mid-transaction and during its commit: none of it,
+   * fields and columns included, or all of it. */
   {
-    g_autofree char *project = tmp_path ("kill-new.dlen");
-    g_autoptr (GError) error = NULL;
-    g_autoptr (DlenStore) store = NULL;
-    goffset wal_at_kill;
-    remove_project (project);
-    g_assert_true (kill_import (project, log, KILL_AT_WAL_BYTES, 4 << 20, G_MAXINT64, &wal_at_kill));
-    store = dlen_store_open (project, FALSE, &error);
-    g_assert_no_error (error);
-    assert_healthy (store);
-    g_assert_cmpint (sql_int (store, "SELECT count(*) FROM imports"), ==, 0);
-    g_assert_cmpint (sql_int (store, "SELECT count(*) FROM impressions"), ==, 0);
-    g_assert_cmpint (sql_int (store, "SELECT count(*) FROM fields"), ==, 0);
-    g_assert_cmpint (sql_int (store, "SELECT count(*) FROM pragma_table_info('impressions')"), ==, n_columns);
-    import_ok (store, after_log, &o, 2000);
-    assert_healthy (store);
+    static const struct { KillWhen when; gint64 value; } first_kills[] = {
+      { KILL_AT_JOURNAL, 0 }, { KILL_AT_JOURNAL, 150 }, { KILL_AT_JOURNAL, 600 }, { KILL_AT_CHECKPOINT, 0 },
+    };
+    g_autofree char *fresh = tmp_path ("kill-fresh.dlen");
+    guint first_none = 0;
+    goffset fresh_size;
+    g_autofree char *fresh_digest = NULL;
+    {
+      g_autoptr (DlenStore) store = new_project ("kill-fresh.dlen");
+      fresh_digest = project_digest (store);
+    }
+    fresh_size = file_size (fresh);
+    for (guint k = 0; k < G_N_ELEMENTS (first_kills); k++)
+      {
+        g_autofree char *project = g_strdup_printf ("%s/kill-new-%u.dlen", tmpdir, k);
+        g_autoptr (GError) error = NULL;
+        g_autoptr (DlenStore) store = NULL;
+        goffset journal_at_kill;
+        gboolean running;
+        gint64 imports;
+        remove_project (project);
+        copy_file (fresh, project);
+        running = kill_import (project, log, first_kills[k].when, first_kills[k].value, fresh_size, &journal_at_kill);
+        store = dlen_store_open (project, FALSE, &error);
+        g_assert_no_error (error);
+        assert_healthy (store);
+        imports = sql_int (store, "SELECT count(*) FROM imports");
+        g_test_message ("first import, kill %u: child %s, journal %" G_GOFFSET_FORMAT " bytes, import %s", k,
+                        running ? "killed" : "already done", journal_at_kill, imports ? "complete" : "absent");
+        if (imports == 0)
+          {
+            g_autofree char *digest = project_digest (store);
+            g_assert_cmpstr (digest, ==, fresh_digest);
+            g_assert_cmpint (sql_int (store, "SELECT count(*) FROM fields"), ==, 0);
+            g_assert_cmpint (sql_int (store, "SELECT count(*) FROM pragma_table_info('impressions')"), ==, n_columns);
+            first_none += running && journal_at_kill >= 0;
+          }
+        else
+          {
+            g_assert_cmpint (imports, ==, 1);
+            g_assert_cmpint (sql_int (store, "SELECT count(*) FROM impressions"), ==, n_log);
+          }
+        import_ok (store, after_log, &o, 2000);
+        assert_healthy (store);
+      }
+    g_assert_cmpuint (first_none, >=, 2);
   }
 }
 
@@ -1565,6 +1609,157 @@ test_stage_limit (void)
   assert_healthy (reread);
 }
 
+/* Imports @log into a new project @name; returns import_digest, the report in @report. */
+static char *
+import_and_digest (const char *name, const char *log, const DlenImportOptions *o, DlenImportReport *report)
+{
+  g_autoptr (DlenStore) store = new_project (name);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (dlen_store_import (store, log, o, NULL, NULL, NULL, report, &error));
+  g_assert_no_error (error);
+  assert_healthy (store);
+  return import_digest (store);
+}
+
+/* The same import read by two threads (each half of the log) and by one: the same project,
+ * rejects, line numbers and ids, with the rows staged or read again, and with a second import
+ * that adds to the users of the first. */
+static void
+test_two_readers (void)
+{
+  g_autofree char *log = make_log_with_rejects ("halves.csv", 60000, 0);
+  g_autofree char *log2 = make_log_with_rejects ("halves-2.csv", 30000, 25);
+  static const gsize limits[] = { (gsize) 256 << 20, 4096, (gsize) 1 << 20 };
+  GStatBuf st;
+
+  g_assert_cmpint (g_stat (log, &st), ==, 0);
+  g_assert_cmpint (st.st_size, >, 1 << 20);
+  for (guint l = 0; l < G_N_ELEMENTS (limits); l++)
+    {
+      char *digest[2] = { NULL, NULL };
+      DlenImportReport report[2];
+      for (int one = 0; one < 2; one++)
+        {
+          g_autofree char *name = g_strdup_printf ("halves-%u-%d.dlen", l, one);
+          g_autoptr (DlenStore) store = new_project (name);
+          g_autoptr (GError) error = NULL;
+          DlenImportReport second;
+          DlenImportOptions o;
+          generic_options (&o, FALSE);
+          o.stage_limit = limits[l];
+          o.one_reader = one;
+          g_assert_true (dlen_store_import (store, log, &o, NULL, NULL, NULL, &report[one], &error));
+          g_assert_no_error (error);
+          g_assert_true (dlen_store_import (store, log2, &o, NULL, NULL, NULL, &second, &error));
+          g_assert_no_error (error);
+          /* Only the default stage limit keeps both halves' rows (a 1 MiB limit drops one). */
+          g_assert_cmpuint (report[one].readers, ==, one || g_get_num_processors () < 2 ? 1 : 2);
+          g_assert_cmpuint (second.readers, ==, one || g_get_num_processors () < 2 ? 1 : 2);
+          dlen_import_report_clear (&second);
+          assert_healthy (store);
+          digest[one] = import_digest (store);
+        }
+      g_assert_cmpstr (digest[0], ==, digest[1]);
+      g_free (digest[0]);
+      g_free (digest[1]);
+      g_assert_cmpuint (report[0].rows_read, ==, 60000);
+      g_assert_cmpuint (report[0].rows_rejected, ==, report[1].rows_rejected);
+      g_assert_cmpuint (report[0].rows_rejected, ==, 1622);
+      g_assert_cmpuint (report[0].rows_accepted, ==, report[1].rows_accepted);
+      g_assert_cmpstr (report[0].first_reject, ==, report[1].first_reject);
+      dlen_import_report_clear (&report[0]);
+      dlen_import_report_clear (&report[1]);
+    }
+}
+
+/* A quoted field that holds line breaks across the middle of the log: the second reader starts
+ * inside it, the first reads past its start, and the import reads on with one thread. */
+static void
+test_two_readers_quoted_cut (void)
+{
+  g_autofree char *log = tmp_path ("quoted-cut.csv");
+  char *digest[2] = { NULL, NULL };
+  DlenImportReport report[2];
+  FILE *fp = g_fopen (log, "w");
+  g_assert_nonnull (fp);
+  fputs ("user,item,time,click,like,dislike,stay_ms,score\n", fp);
+  for (int half = 0; half < 2; half++)
+    {
+      for (guint i = 0; i < 12000; i++)
+        fprintf (fp, "user-%u,item-%u,%" G_GINT64_FORMAT ",%u,%u,%u,%u,%.3f\n", i % 30, i % 500,
+                 (gint64) 1700000000000 + (gint64) (i * 7) % 12000 * 60000, i % 3 == 0, i % 5 == 0, i % 7 == 0,
+                 (i * 131) % 60000, (double) (i % 89) / 9.0);
+      if (half == 0)
+        {
+          /* About a sixth of the file: its middle lands inside the quotes. */
+          fputs ("user-1,\"", fp);
+          for (int k = 0; k < 20000; k++)
+            fputs ("line\n", fp);
+          fputs ("\",1700000000000,1,0,0,100,1.0\n", fp);
+        }
+    }
+  g_assert_cmpint (fclose (fp), ==, 0);
+  for (int one = 0; one < 2; one++)
+    {
+      g_autofree char *name = g_strdup_printf ("quoted-cut-%d.dlen", one);
+      DlenImportOptions o;
+      generic_options (&o, FALSE);
+      o.one_reader = one;
+      digest[one] = import_and_digest (name, log, &o, &report[one]);
+      g_assert_cmpuint (report[one].readers, ==, 1);
+      g_assert_cmpuint (report[one].rows_accepted, ==, 24001);
+      dlen_import_report_clear (&report[one]);
+    }
+  g_assert_cmpstr (digest[0], ==, digest[1]);
+  g_free (digest[0]);
+  g_free (digest[1]);
+}
+
+/* --strict with two readers stops at the log's first bad row, wherever it is, with the same
+ * message as one reader. */
+static void
+test_two_readers_strict (void)
+{
+  static const guint bad_rows[][2] = { { 35000, G_MAXUINT }, { 5000, 35000 }, { 59999, G_MAXUINT } };
+  for (guint c = 0; c < G_N_ELEMENTS (bad_rows); c++)
+    {
+      g_autofree char *name = g_strdup_printf ("strict-halves-%u.csv", c);
+      g_autofree char *log = tmp_path (name);
+      char *message[2] = { NULL, NULL };
+      FILE *fp = g_fopen (log, "w");
+      g_assert_nonnull (fp);
+      fputs ("user,item,time,click,like,dislike,stay_ms,score\n", fp);
+      for (guint i = 0; i < 60000; i++)
+        fprintf (fp, "user-%u,item-%u,%s,1,0,0,%u,1.5\n", i % 40, i % 700,
+                 i == bad_rows[c][0] || i == bad_rows[c][1] ? "soon" : "1700000000000", i % 60000);
+      g_assert_cmpint (fclose (fp), ==, 0);
+      for (int one = 0; one < 2; one++)
+        {
+          g_autofree char *project = g_strdup_printf ("strict-halves-%u-%d.dlen", c, one);
+          g_autoptr (DlenStore) store = new_project (project);
+          g_autoptr (GError) error = NULL;
+          DlenImportReport report;
+          DlenImportOptions o;
+          generic_options (&o, TRUE);
+          o.one_reader = one;
+          g_assert_false (dlen_store_import (store, log, &o, NULL, NULL, NULL, &report, &error));
+          g_assert_error (error, DLEN_ERROR, DLEN_ERROR_DATA);
+          message[one] = g_strdup (error->message);
+          g_assert_cmpint (sql_int (store, "SELECT count(*) FROM impressions"), ==, 0);
+          g_assert_cmpint (sql_int (store, "SELECT count(*) FROM imports"), ==, 0);
+          assert_healthy (store);
+        }
+      g_assert_cmpstr (message[0], ==, message[1]);
+      /* The header is line 1. */
+      {
+        g_autofree char *where = g_strdup_printf ("%s:%u:3: ", log, bad_rows[c][0] + 2);
+        g_assert_true (g_str_has_prefix (message[0], where));
+      }
+      g_free (message[0]);
+      g_free (message[1]);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1591,6 +1786,9 @@ main (int argc, char **argv)
   g_test_add_func ("/dlen/store/import/full-disk", test_full_disk);
   g_test_add_func ("/dlen/store/import/cancel", test_cancel);
   g_test_add_func ("/dlen/store/import/stage-limit", test_stage_limit);
+  g_test_add_func ("/dlen/store/import/two-readers", test_two_readers);
+  g_test_add_func ("/dlen/store/import/two-readers/quoted-cut", test_two_readers_quoted_cut);
+  g_test_add_func ("/dlen/store/import/two-readers/strict", test_two_readers_strict);
   for (guint i = 0; i < G_N_ELEMENTS (leak_cases); i++)
     {
       g_autofree char *path = g_strdup_printf ("/dlen/store/history/leakage/%s", leak_cases[i].name);

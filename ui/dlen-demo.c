@@ -93,6 +93,7 @@ build_demo (DlenJob *job, gpointer data, GCancellable *cancellable, GError **err
   g_autofree char *partial = g_strconcat (d->path, ".partial", NULL);
   g_autofree char *log = g_strconcat (d->path, ".log.tsv", NULL);
   g_autofree char *wal = g_strconcat (partial, "-wal", NULL), *shm = g_strconcat (partial, "-shm", NULL);
+  g_autofree char *journal = g_strconcat (partial, "-journal", NULL);   /* a new project's, until its first import */
   DlenSynthParams sp = dlen_synth_params_default ();
   GenState gen = { job, cancellable, NULL, 0, 0 };
   DlenImportOptions io;
@@ -115,6 +116,7 @@ build_demo (DlenJob *job, gpointer data, GCancellable *cancellable, GError **err
   g_unlink (partial);
   g_unlink (wal);
   g_unlink (shm);
+  g_unlink (journal);
 
   /* A small world trains in seconds yet shows the click-bait conflict clearly. */
   sp.users = 800;
@@ -185,6 +187,7 @@ out:
       g_unlink (partial);
       g_unlink (wal);
       g_unlink (shm);
+      g_unlink (journal);
     }
   return ok;
 }
