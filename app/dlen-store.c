@@ -94,11 +94,15 @@ dlen_store_set_cancellable (DlenStore *s, GCancellable *cancellable)
   "  session INTEGER, request INTEGER, session_pos INTEGER, session_minutes REAL," \
   "  hist_likes20 INTEGER, hist_negative20 INTEGER," \
   "  truth REAL"
+/* No index on import_id: no query reads an import's impressions, and no import is ever deleted
+ * (the cascade would then scan the table once); keeping one cost every import about 5 %. */
 #define IMPRESSIONS_INDEXES \
-  "CREATE INDEX impressions_user_time ON impressions (user_id, time_ms, id);" \
-  "CREATE INDEX impressions_import ON impressions (import_id);"
+  "CREATE INDEX impressions_user_time ON impressions (user_id, time_ms, id);"
 
-static const char *const schema_v1 =
+/* The current schema, for new projects; older ones are migrated (dlen_store_open). The keys of
+ * users and items are unique through an index of their own (in version 1 and 2 a constraint),
+ * which a first import builds after the keys are in (keys_flush). */
+static const char *const schema =
   "CREATE TABLE project (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
   "CREATE TABLE fields ("
   "  id INTEGER PRIMARY KEY,"
@@ -116,13 +120,15 @@ static const char *const schema_v1 =
   "  preset TEXT NOT NULL, user_features TEXT, user_features_sha256 TEXT,"
   "  started_ms INTEGER NOT NULL, finished_ms INTEGER,"
   "  rows_read INTEGER NOT NULL DEFAULT 0, rows_accepted INTEGER NOT NULL DEFAULT 0,"
-  "  rows_rejected INTEGER NOT NULL DEFAULT 0);"
+  "  rows_rejected INTEGER NOT NULL DEFAULT 0, item_features TEXT, item_features_sha256 TEXT);"
   "CREATE TABLE import_rejects ("
   "  import_id INTEGER NOT NULL REFERENCES imports (id) ON DELETE CASCADE,"
   "  line INTEGER NOT NULL, col INTEGER NOT NULL, column_name TEXT, reason TEXT NOT NULL);"
   "CREATE INDEX import_rejects_import ON import_rejects (import_id, line);"
-  "CREATE TABLE users (id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE);"
-  "CREATE TABLE items (id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE);"
+  "CREATE TABLE users (id INTEGER PRIMARY KEY, key TEXT NOT NULL);"
+  "CREATE UNIQUE INDEX users_key ON users (key);"
+  "CREATE TABLE items (id INTEGER PRIMARY KEY, key TEXT NOT NULL);"
+  "CREATE UNIQUE INDEX items_key ON items (key);"
   IMPRESSIONS_TABLE ");"
   IMPRESSIONS_INDEXES
   "CREATE TABLE models ("
@@ -228,7 +234,7 @@ dlen_store_open (const char *path, gboolean create, GError **error)
   version = query_int (s, "PRAGMA user_version", -1);
   if (app_id == 0 && version == 0)
     {
-      /* A new (empty) file: create the schema in one transaction. */
+      /* A new (empty) file: create the current schema in one transaction. */
       if (query_int (s, "SELECT count(*) FROM sqlite_master", 1) != 0)
         {
           g_set_error (error, DLEN_ERROR, DLEN_ERROR_FORMAT, "%s: an SQLite database that is not a DLEN project", path);
@@ -236,8 +242,9 @@ dlen_store_open (const char *path, gboolean create, GError **error)
         }
       if (!exec (s, "BEGIN IMMEDIATE", error))
         return NULL;
-      if (!exec (s, schema_v1, error)
-          || !exec (s, "PRAGMA application_id = 1145849166; PRAGMA user_version = 1;", error))
+      g_autofree char *ids = g_strdup_printf ("PRAGMA application_id = 1145849166; PRAGMA user_version = %d;",
+                                              DLEN_STORE_SCHEMA_VERSION);
+      if (!exec (s, schema, error) || !exec (s, ids, error))
         {
           sqlite3_exec (s->db, "ROLLBACK", NULL, NULL, NULL);
           return NULL;
@@ -251,7 +258,7 @@ dlen_store_open (const char *path, gboolean create, GError **error)
             return NULL;
           }
       }
-      version = 1;   /* the migrations below bring it up to date */
+      version = DLEN_STORE_SCHEMA_VERSION;
       app_id = APPLICATION_ID;
     }
   if (app_id != APPLICATION_ID)
@@ -280,6 +287,18 @@ dlen_store_open (const char *path, gboolean create, GError **error)
           return NULL;
         }
       if (!exec (s, "PRAGMA user_version = 2", error) || !exec (s, "COMMIT", error))
+        {
+          sqlite3_exec (s->db, "ROLLBACK", NULL, NULL, NULL);
+          return NULL;
+        }
+    }
+  if (version < 3)
+    {
+      /* 3: no index on impressions.import_id (see IMPRESSIONS_INDEXES). */
+      if (!exec (s, "BEGIN IMMEDIATE", error))
+        return NULL;
+      if (!exec (s, "DROP INDEX IF EXISTS impressions_import; PRAGMA user_version = 3;", error)
+          || !exec (s, "COMMIT", error))
         {
           sqlite3_exec (s->db, "ROLLBACK", NULL, NULL, NULL);
           return NULL;
@@ -909,15 +928,23 @@ key_source_next (ValueSource *src)
   return TRUE;
 }
 
-/* Inserts the staged keys. */
+/* Inserts the staged keys. Into an empty table of the current schema, the unique index on the
+ * keys is built after them, from one sort, rather than probed and grown key by key. */
 static gboolean
 keys_flush (DlenStore *s, Keys *k, GError **error)
 {
   KeySource ks = { { key_source_next, 2, k->pending->len, TRUE, NULL, FALSE, FALSE, 0, NULL }, k, { { 0 } } };
+  g_autofree char *drop = g_strdup_printf ("DROP INDEX %s_key", k->table);
+  g_autofree char *create = g_strdup_printf ("CREATE UNIQUE INDEX %s_key ON %s (key)", k->table, k->table);
+  g_autofree char *probe = g_strdup_printf ("SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'index'"
+                                            " AND name = '%s_key')", k->table);
+  gboolean rebuild;
   if (k->pending->len == 0)
     return TRUE;
   ks.base.values = ks.values;
-  if (!insert_rows (s, k->table, "id, key", &ks.base, error))
+  rebuild = k->next_id == 1 && query_int (s, probe, 0);
+  if ((rebuild && !exec (s, drop, error)) || !insert_rows (s, k->table, "id, key", &ks.base, error)
+      || (rebuild && !exec (s, create, error)))
     return FALSE;
   k->next_id += (gint64) k->pending->len;
   g_ptr_array_set_size (k->pending, 0);

@@ -1501,8 +1501,8 @@ test_import_item_features (void)
   }
 }
 
-/* A project of schema version 1 (no item-feature columns) is brought to version 2 on open,
- * keeping its rows. */
+/* A project of schema version 1 (no item-feature columns, an index on impressions.import_id)
+ * is brought to the current version on open, keeping its rows. */
 static void
 test_migrate_v1 (void)
 {
@@ -1521,6 +1521,7 @@ test_migrate_v1 (void)
     g_assert_cmpint (sqlite3_exec (dlen_store_db (store),
                                    "ALTER TABLE imports DROP COLUMN item_features;"
                                    "ALTER TABLE imports DROP COLUMN item_features_sha256;"
+                                   "CREATE INDEX impressions_import ON impressions (import_id);"
                                    "PRAGMA user_version = 1;", NULL, NULL, NULL), ==, SQLITE_OK);
   }
   {
@@ -1529,6 +1530,7 @@ test_migrate_v1 (void)
     g_assert_cmpint (sql_int (store, "PRAGMA user_version"), ==, DLEN_STORE_SCHEMA_VERSION);
     g_assert_cmpint (sql_int (store, "SELECT count(*) FROM pragma_table_info('imports') "
                                      "WHERE name IN ('item_features', 'item_features_sha256')"), ==, 2);
+    g_assert_cmpint (sql_int (store, "SELECT count(*) FROM sqlite_master WHERE name = 'impressions_import'"), ==, 0);
     rows = sql_int (store, "SELECT count(*) FROM impressions");
     g_assert_cmpint (rows, ==, 2000);
     assert_healthy (store);
