@@ -506,10 +506,12 @@ file_sha256 (const char *path, goffset *size, GCancellable *cancellable, GError 
   return failed ? NULL : g_strdup (hex);
 }
 
-/* The checksums of the log (and of its side-feature file) computed in a thread while pass 1
- * reads the log: only the duplicate check needs them, and on two cores reading the file twice
- * at once costs less than once after the other. Their errors and the duplicate check keep
- * precedence over every later error (sha_job_finish), as when they were computed first. */
+/* The checksums of the log (and of its side-feature files) computed in a thread beside the
+ * import: only the duplicate check needs them, and on two cores reading the file twice at once
+ * costs less than once after the other. It starts with pass 1 when one thread reads the log or
+ * the project has imports (a duplicate then stops the import early), else with pass 2 (which
+ * leaves a core free). Their errors and the duplicate check keep precedence over every later
+ * error (sha_job_finish), as when they were computed first. */
 typedef struct {
   char *path, *uf_path, *if_path;
   GCancellable *cancellable;
@@ -536,15 +538,22 @@ sha_job_run (gpointer data)
   return NULL;
 }
 
+/* Sets the job up; sha_job_begin starts it (any check does, at the latest). */
 static void
-sha_job_start (ShaJob *j, const char *path, const char *uf_path, const char *if_path, GCancellable *cancellable)
+sha_job_init (ShaJob *j, const char *path, const char *uf_path, const char *if_path, GCancellable *cancellable)
 {
   memset (j, 0, sizeof *j);
   j->path = g_strdup (path);
   j->uf_path = g_strdup (uf_path);
   j->if_path = g_strdup (if_path);
   j->cancellable = cancellable ? g_object_ref (cancellable) : NULL;
-  j->thread = g_thread_new ("dlen-sha256", sha_job_run, j);
+}
+
+static void
+sha_job_begin (ShaJob *j)
+{
+  if (!j->thread && !j->checked)
+    j->thread = g_thread_new ("dlen-sha256", sha_job_run, j);
 }
 
 /* Once the checksums are ready (waiting for them when @wait): FALSE with @error set when one
@@ -555,8 +564,9 @@ sha_job_check (DlenStore *s, ShaJob *j, gboolean wait, GError **error)
   g_autoptr (sqlite3_stmt) dup = NULL;
   if (j->checked)
     return !j->failed;
-  if (!wait && !g_atomic_int_get (&j->done))
+  if (!wait && (!j->thread || !g_atomic_int_get (&j->done)))
     return TRUE;
+  sha_job_begin (j);
   g_thread_join (g_steal_pointer (&j->thread));
   j->checked = TRUE;
   j->failed = TRUE;
@@ -2150,7 +2160,7 @@ dlen_store_import (DlenStore *s, const char *path, const DlenImportOptions *o,
       return FALSE;
     }
   schema = *dlen_mapping_schema (m);
-  sha_job_start (&sha, path, dlen_mapping_user_features (m), dlen_mapping_item_features (m), cancellable);
+  sha_job_init (&sha, path, dlen_mapping_user_features (m), dlen_mapping_item_features (m), cancellable);
 
   strings_init (&sessions);
   strings_init (&requests);
@@ -2173,6 +2183,10 @@ dlen_store_import (DlenStore *s, const char *path, const DlenImportOptions *o,
     goto out;
   if (!exec (s, "BEGIN IMMEDIATE", error))
     goto out;
+  /* Only a project with imports can refuse the log as one imported before: then the checksums
+   * start at once, so that a duplicate stops the import early. */
+  if (query_int (s, "SELECT EXISTS (SELECT 1 FROM imports)", 1))
+    sha_job_begin (&sha);
   {
     GError *local = NULL;
     have_fields = read_fields (s, &stored, &ids, &local);
@@ -2253,6 +2267,8 @@ dlen_store_import (DlenStore *s, const char *path, const DlenImportOptions *o,
       prog.half_rows = &half->rows_done;
       prog.half_bytes = &half->bytes_done;
     }
+  else
+    sha_job_begin (&sha);
   for (;;)
     {
       if (half && dlen_csv_reader_offset (reader) >= half->start)
@@ -2300,6 +2316,7 @@ dlen_store_import (DlenStore *s, const char *path, const DlenImportOptions *o,
         goto rollback;
     }
   g_clear_pointer (&half, half_free);
+  sha_job_begin (&sha);   /* if it waited for pass 2 */
   stage.limit = o->stage_limit;
   logged_requests = p1.logged_requests;
   prog.offset[0] = MAX (dlen_csv_reader_offset (reader), prog.size);
