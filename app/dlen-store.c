@@ -1841,12 +1841,27 @@ any_label_one (const float *lab, const guint *t, guint n)
 
 #define HALF_MIN_BYTES ((guint64) 1 << 20)
 
+/* 32 bytes: on top of pass 1's 32 a row, only while the halves are joined. */
 typedef struct {
-  guint32 user, item, session, request;   /* ids in the half's Strings; 0: none */
+  guint32 user, item, session;             /* ids in the half's Strings; 0: none */
+  guint32 request : 30;                    /* (a half would need 2^30 requests to overflow) */
+  guint32 liked : 1, negative : 1;
   gint64 time_ms;
   char *head;                  /* the row's staged head (NULL: the stage was dropped) */
-  gboolean liked, negative;
 } HalfRow;
+G_STATIC_ASSERT (sizeof (HalfRow) == 32);
+
+/* HalfRows in blocks, freed one by one as the rows are taken over. */
+#define HALF_BLOCK_ROWS 65536
+
+static void
+half_rows_add (GPtrArray *blocks, guint64 *n, const HalfRow *r)
+{
+  if (*n % HALF_BLOCK_ROWS == 0)
+    g_ptr_array_add (blocks, g_new (HalfRow, HALF_BLOCK_ROWS));
+  ((HalfRow *) blocks->pdata[*n / HALF_BLOCK_ROWS])[*n % HALF_BLOCK_ROWS] = *r;
+  (*n)++;
+}
 
 typedef struct {
   guint64 line;
@@ -1868,7 +1883,8 @@ typedef struct {
   gint rows_done, bytes_done;  /* atomic, for progress */
   /* The thread's until joined. */
   Strings users, items, sessions, requests;
-  GArray *rows;                /* HalfRow */
+  GPtrArray *rows;             /* blocks of HALF_BLOCK_ROWS HalfRows */
+  guint64 n_rows;
   GArray *rejects;             /* HalfReject: in file order; with --strict the last stopped it */
   Stage stage;
   guint64 rows_read;
@@ -1935,12 +1951,18 @@ half_run (gpointer data)
         }
       else
         {
+          guint32 request = strings_id (&h->requests, rec.request);
           HalfRow r = { strings_id (&h->users, rec.user), strings_id (&h->items, rec.item),
-                        strings_id (&h->sessions, rec.session), strings_id (&h->requests, rec.request), rec.time_ms,
-                        stage_row (&h->stage, h->schema, &rec, 0),
+                        strings_id (&h->sessions, rec.session), request & 0x3fffffffu,
                         any_label_one (rec.lab, h->liked_t, h->n_liked),
-                        any_label_one (rec.lab, h->negative_t, h->n_negative) };
-          g_array_append_val (h->rows, r);
+                        any_label_one (rec.lab, h->negative_t, h->n_negative), rec.time_ms,
+                        stage_row (&h->stage, h->schema, &rec, 0) };
+          if (request > 0x3fffffffu)
+            {
+              g_set_error (&h->error, DLEN_ERROR, DLEN_ERROR_DATA, "%s: more than 2^30 request ids", h->path);
+              break;
+            }
+          half_rows_add (h->rows, &h->n_rows, &r);
         }
       if ((h->rows_read & 4095) == 0)
         {
@@ -1971,7 +1993,7 @@ half_free (Half *h)
   strings_clear (&h->items);
   strings_clear (&h->sessions);
   strings_clear (&h->requests);
-  g_array_unref (h->rows);
+  g_ptr_array_unref (h->rows);
   for (guint i = 0; i < h->rejects->len; i++)
     {
       HalfReject *r = &g_array_index (h->rejects, HalfReject, i);
@@ -2029,7 +2051,7 @@ half_start (DlenMapping *m, const char *path, gboolean strict, const DlenSchema 
   strings_init (&h->items);
   strings_init (&h->sessions);
   strings_init (&h->requests);
-  h->rows = g_array_new (FALSE, FALSE, sizeof (HalfRow));
+  h->rows = g_ptr_array_new_with_free_func (g_free);
   h->rejects = g_array_new (FALSE, FALSE, sizeof (HalfReject));
   stage_init (&h->stage, stage_limit / 2);
   if (!(h->m = dlen_mapping_fork (m, start, 1, NULL)))
@@ -2063,9 +2085,9 @@ half_merge (Half *h, Pass1 *p, Stage *stage, ImportProgress *prog, GError **erro
   /* The half's users and items, looked up once each, at their first row. */
   users = g_new0 (History *, h->users.names->len + 1);
   item_ids = g_new0 (gint64, h->items.names->len + 1);
-  for (guint i = 0; i < h->rows->len; i++)
+  for (guint64 i = 0; i < h->n_rows; i++)
     {
-      const HalfRow *r = &g_array_index (h->rows, HalfRow, i);
+      const HalfRow *r = (const HalfRow *) h->rows->pdata[i / HALF_BLOCK_ROWS] + i % HALF_BLOCK_ROWS;
 #define NAME(table, id) ((id) ? (const char *) (table)->names->pdata[(id) - 1] : NULL)
       if (!users[r->user] && !(users[r->user] = user_history (p->s, p->user_keys, p->users, NAME (&h->users, r->user), error)))
         return FALSE;
@@ -2085,13 +2107,15 @@ half_merge (Half *h, Pass1 *p, Stage *stage, ImportProgress *prog, GError **erro
             head.skipped += stage->skipped;
           memcpy (r->head, &head, sizeof head);
         }
+      if ((i + 1) % HALF_BLOCK_ROWS == 0 || i + 1 == h->n_rows)
+        g_clear_pointer (&h->rows->pdata[i / HALF_BLOCK_ROWS], g_free);
     }
   if (keep)
     {
       g_array_append_vals (stage->blocks, h->stage.blocks->data, h->stage.blocks->len);
       g_array_set_size (h->stage.blocks, 0);
       stage->bytes += h->stage.bytes;
-      stage->skipped = h->rows->len ? h->stage.skipped : stage->skipped + h->stage.skipped;
+      stage->skipped = h->n_rows ? h->stage.skipped : stage->skipped + h->stage.skipped;
     }
   else if (!stage->dropped)
     {
