@@ -1611,6 +1611,51 @@ test_stage_limit (void)
   assert_healthy (reread);
 }
 
+static char *
+journal_mode (DlenStore *store)
+{
+  g_autoptr (sqlite3_stmt) st = sql_prepare (store, "PRAGMA journal_mode");
+  g_assert_cmpint (sqlite3_step (st), ==, SQLITE_ROW);
+  return g_ascii_strdown ((const char *) sqlite3_column_text (st, 0), -1);
+}
+
+/* A new project keeps a rollback journal until its first import, which leaves it in WAL, also
+ * with another connection open on it meanwhile; opening it again keeps WAL. */
+static void
+test_journal_modes (void)
+{
+  g_autofree char *path = tmp_path ("journal.dlen");
+  g_autofree char *log = tmp_path ("journal.tsv");
+  g_autoptr (GError) error = NULL;
+  DlenImportOptions o;
+  generate (log, "3000", "50", "5");
+  dlen_import_options_init (&o);
+  o.load.preset = "synthetic";
+  {
+    g_autoptr (DlenStore) store = new_project ("journal.dlen");
+    g_autoptr (DlenStore) other = dlen_store_open (path, FALSE, &error);
+    g_autofree char *before = journal_mode (store);
+    g_autofree char *after = NULL, *seen = NULL;
+    g_assert_no_error (error);
+    g_assert_cmpstr (before, ==, "delete");
+    g_assert_cmpint (sql_int (other, "SELECT count(*) FROM impressions"), ==, 0);
+    import_ok (store, log, &o, 3000);
+    after = journal_mode (store);
+    g_assert_cmpstr (after, ==, "wal");
+    /* The other connection reads the import, and finds WAL with it. */
+    g_assert_cmpint (sql_int (other, "SELECT count(*) FROM impressions"), ==, 3000);
+    seen = journal_mode (other);
+    g_assert_cmpstr (seen, ==, "wal");
+  }
+  {
+    g_autoptr (DlenStore) store = dlen_store_open (path, FALSE, &error);
+    g_autofree char *mode = journal_mode (store);
+    g_assert_no_error (error);
+    g_assert_cmpstr (mode, ==, "wal");
+    assert_healthy (store);
+  }
+}
+
 /* Imports @log into a new project @name; returns import_digest, the report in @report. */
 static char *
 import_and_digest (const char *name, const char *log, const DlenImportOptions *o, DlenImportReport *report)
@@ -1788,6 +1833,7 @@ main (int argc, char **argv)
   g_test_add_func ("/dlen/store/import/full-disk", test_full_disk);
   g_test_add_func ("/dlen/store/import/cancel", test_cancel);
   g_test_add_func ("/dlen/store/import/stage-limit", test_stage_limit);
+  g_test_add_func ("/dlen/store/import/journal-modes", test_journal_modes);
   g_test_add_func ("/dlen/store/import/two-readers", test_two_readers);
   g_test_add_func ("/dlen/store/import/two-readers/quoted-cut", test_two_readers_quoted_cut);
   g_test_add_func ("/dlen/store/import/two-readers/strict", test_two_readers_strict);
