@@ -1645,6 +1645,8 @@ typedef struct {
   Keys *items;
   GHashTable *item_ids;        /* key -> id */
   Stage *stage;                /* pass 1's rows, unless dropped: then the log is read again */
+  const gint64 *half_items;    /* item ids of the staged rows from half_base on, by their staged id */
+  guint32 half_base;
   ImportProgress *prog;
   DlenRecord rec;
   DlenReject rej;
@@ -1732,6 +1734,8 @@ row_source_next_staged (RowSource *src)
       src->base.eof = TRUE;
       return TRUE;
     }
+  if (src->half_items && src->accepted >= src->half_base)
+    h.item = src->half_items[h.item];   /* a row of the second reader (half_merge) */
   row_values (src->base.values, src->import_id, src->schema, src->o, &src->rows[src->accepted++], rec, cat_len, h.item);
   return TRUE;
 }
@@ -1860,15 +1864,14 @@ any_label_one (const float *lab, const guint *t, guint n)
 
 #define HALF_MIN_BYTES ((guint64) 1 << 20)
 
-/* 32 bytes: on top of pass 1's 32 a row, only while the halves are joined. */
+/* 24 bytes: on top of pass 1's 32 a row, only while the halves are joined. */
 typedef struct {
   guint32 user, item, session;             /* ids in the half's Strings; 0: none */
   guint32 request : 30;                    /* (a half would need 2^30 requests to overflow) */
   guint32 liked : 1, negative : 1;
   gint64 time_ms;
-  char *head;                  /* the row's staged head (NULL: the stage was dropped) */
 } HalfRow;
-G_STATIC_ASSERT (sizeof (HalfRow) == 32);
+G_STATIC_ASSERT (sizeof (HalfRow) == 24);
 
 /* HalfRows in blocks, freed one by one as the rows are taken over. */
 #define HALF_BLOCK_ROWS 65536
@@ -1904,6 +1907,7 @@ typedef struct {
   Strings users, items, sessions, requests;
   GPtrArray *rows;             /* blocks of HALF_BLOCK_ROWS HalfRows */
   guint64 n_rows;
+  char *first_head;            /* the first row's staged head (NULL: none, or dropped) */
   GArray *rejects;             /* HalfReject: in file order; with --strict the last stopped it */
   Stage stage;
   guint64 rows_read;
@@ -1971,11 +1975,14 @@ half_run (gpointer data)
       else
         {
           guint32 request = strings_id (&h->requests, rec.request);
+          /* Staged with the half's own item id (see half_merge). */
           HalfRow r = { strings_id (&h->users, rec.user), strings_id (&h->items, rec.item),
                         strings_id (&h->sessions, rec.session), request & 0x3fffffffu,
                         any_label_one (rec.lab, h->liked_t, h->n_liked),
-                        any_label_one (rec.lab, h->negative_t, h->n_negative), rec.time_ms,
-                        stage_row (&h->stage, h->schema, &rec, 0) };
+                        any_label_one (rec.lab, h->negative_t, h->n_negative), rec.time_ms };
+          char *head = stage_row (&h->stage, h->schema, &rec, r.item);
+          if (h->n_rows == 0)
+            h->first_head = head;
           if (request > 0x3fffffffu)
             {
               g_set_error (&h->error, DLEN_ERROR, DLEN_ERROR_DATA, "%s: more than 2^30 request ids", h->path);
@@ -2085,13 +2092,18 @@ half_start (DlenMapping *m, const char *path, gboolean strict, const DlenSchema 
 }
 
 /* Waits for the second half and takes its rows over after the first half's, as if one reader
- * had read on: rejects, accepted rows, their staged values (patched with their item ids) and
- * the rows read. FALSE with @error set as the reader would have stopped. */
+ * had read on: rejects, accepted rows, their staged values and the rows read. The staged rows
+ * keep the half's own item ids: from row *@half_base on, *@half_items maps them to the
+ * project's (NULL when the rows are not staged). FALSE with @error set as the reader would
+ * have stopped. */
 static gboolean
-half_merge (Half *h, Pass1 *p, Stage *stage, ImportProgress *prog, GError **error)
+half_merge (Half *h, Pass1 *p, Stage *stage, ImportProgress *prog, gint64 **half_items, guint32 *half_base,
+            GError **error)
 {
   g_autofree History **users = NULL;
-  g_autofree gint64 *item_ids = NULL;
+  gint64 *item_ids = NULL;
+  g_autofree guint32 *session_ids = NULL, *request_ids = NULL;
+  guint base = p->rows->len;
   gboolean keep;
   g_thread_join (g_steal_pointer (&h->thread));
   /* Only an error (--strict) can come between two rejects: the order of rejects among rows
@@ -2103,30 +2115,50 @@ half_merge (Half *h, Pass1 *p, Stage *stage, ImportProgress *prog, GError **erro
         return FALSE;
     }
   keep = !stage->dropped && !h->stage.dropped;
-  /* The half's users and items, looked up once each, at their first row. */
+  if (h->n_rows > G_MAXUINT32 - base)
+    {
+      g_set_error (error, DLEN_ERROR, DLEN_ERROR_DATA, "%s: more than %u rows in one import", p->path, G_MAXUINT32);
+      return FALSE;
+    }
+  /* The half's users and items are looked up once each, at their first row (users and items
+   * are numbered in that order); its logged ids all at once (only their text matters). */
   users = g_new0 (History *, h->users.names->len + 1);
-  item_ids = g_new0 (gint64, h->items.names->len + 1);
+  item_ids = *half_items = g_new0 (gint64, h->items.names->len + 1);
+  *half_base = base;
+  session_ids = g_new0 (guint32, h->sessions.names->len + 1);
+  request_ids = g_new0 (guint32, h->requests.names->len + 1);
+  for (guint k = 0; k < h->sessions.names->len; k++)
+    session_ids[k + 1] = strings_id (p->sessions, h->sessions.names->pdata[k]);
+  for (guint k = 0; k < h->requests.names->len; k++)
+    request_ids[k + 1] = strings_id (p->requests, h->requests.names->pdata[k]);
+  p->logged_requests |= h->requests.names->len > 0;
+  g_array_set_size (p->rows, base + (guint) h->n_rows);
   for (guint64 i = 0; i < h->n_rows; i++)
     {
       const HalfRow *r = (const HalfRow *) h->rows->pdata[i / HALF_BLOCK_ROWS] + i % HALF_BLOCK_ROWS;
-#define NAME(table, id) ((id) ? (const char *) (table)->names->pdata[(id) - 1] : NULL)
-      if (!users[r->user] && !(users[r->user] = user_history (p->s, p->user_keys, p->users, NAME (&h->users, r->user), error)))
+      ImportRow *out = &g_array_index (p->rows, ImportRow, base + (guint) i);
+      History *u = users[r->user];
+      if (!u && !(u = users[r->user] = user_history (p->s, p->user_keys, p->users, h->users.names->pdata[r->user - 1],
+                                                      error)))
         return FALSE;
-      if (!pass1_accept (p, users[r->user], r->time_ms, NAME (&h->sessions, r->session),
-                         NAME (&h->requests, r->request), r->liked, r->negative, error))
-        return FALSE;
+      if (u->n_rows++ == 0)
+        g_ptr_array_add (p->user_list, u);
+      out->user = u;
+      out->in.time_ms = r->time_ms;
+      out->in.session = session_ids[r->session];
+      out->in.request = request_ids[r->request];
+      out->in.liked = r->liked;
+      out->in.negative = r->negative;
       if (keep && r->item && !item_ids[r->item]
-          && (item_ids[r->item] = key_id (p->s, p->item_keys, p->items, NAME (&h->items, r->item), error)) < 0)
+          && (item_ids[r->item] = key_id (p->s, p->item_keys, p->items, h->items.names->pdata[r->item - 1], error)) < 0)
         return FALSE;
-#undef NAME
-      if (keep)
+      if (keep && i == 0)
         {
+          /* Its progress counts the first half's last rejected rows too. */
           StagedHead head;
-          memcpy (&head, r->head, sizeof head);
-          head.item = item_ids[r->item];
-          if (i == 0)
-            head.skipped += stage->skipped;
-          memcpy (r->head, &head, sizeof head);
+          memcpy (&head, h->first_head, sizeof head);
+          head.skipped += stage->skipped;
+          memcpy (h->first_head, &head, sizeof head);
         }
       if ((i + 1) % HALF_BLOCK_ROWS == 0 || i + 1 == h->n_rows)
         g_clear_pointer (&h->rows->pdata[i / HALF_BLOCK_ROWS], g_free);
@@ -2138,12 +2170,17 @@ half_merge (Half *h, Pass1 *p, Stage *stage, ImportProgress *prog, GError **erro
       stage->bytes += h->stage.bytes;
       stage->skipped = h->n_rows ? h->stage.skipped : stage->skipped + h->stage.skipped;
     }
-  else if (!stage->dropped)
+  else
     {
-      stage_free_blocks (stage);
-      stage->dropped = TRUE;
+      g_clear_pointer (half_items, g_free);
+      if (!stage->dropped)
+        {
+          stage_free_blocks (stage);
+          stage->dropped = TRUE;
+        }
     }
   p->report->rows_read += h->rows_read;
+  p->report->rows_accepted += h->n_rows;
   prog->done[0] += h->rows_read;
   prog->half_rows = prog->half_bytes = NULL;
   if (h->error)
@@ -2185,6 +2222,8 @@ dlen_store_import (DlenStore *s, const char *path, const DlenImportOptions *o,
   DlenCsvReader *reader;
   Pass1 p1;
   Half *half = NULL;
+  g_autofree gint64 *half_items = NULL;
+  guint32 half_base = 0;
 
   memset (report, 0, sizeof *report);
   memset (&ids, 0, sizeof ids);
@@ -2321,7 +2360,7 @@ dlen_store_import (DlenStore *s, const char *path, const DlenImportOptions *o,
           /* At the cut: the second half follows on; past it: read on alone. */
           gboolean at_cut = dlen_csv_reader_offset (reader) == half->start;
           prog.half_rows = prog.half_bytes = NULL;
-          if (at_cut && !half_merge (half, &p1, &stage, &prog, error))
+          if (at_cut && !half_merge (half, &p1, &stage, &prog, &half_items, &half_base, error))
             goto rollback;
           report->readers += at_cut;
           g_clear_pointer (&half, half_free);
@@ -2416,7 +2455,7 @@ dlen_store_import (DlenStore *s, const char *path, const DlenImportOptions *o,
                          * overwritten by the next row */
                         !stage.dropped },
                       s, path, m, o, &schema, report->import_id, (const ImportRow *) (void *) rows->data, rows->len,
-                      0, &item_keys, items, &stage, &prog };
+                      0, &item_keys, items, &stage, half_items, half_base, &prog };
   src.base.values = g_new (Value, src.base.n_cols);
   inserted = insert_rows (s, "impressions", cols->str, &src.base, error);
   g_free (src.base.values);

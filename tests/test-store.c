@@ -1719,6 +1719,35 @@ test_two_readers (void)
     }
 }
 
+/* The same with the log's own sessions and requests (numbered over the import from their text)
+ * and a true emotion: a synthetic log. */
+static void
+test_two_readers_synthetic (void)
+{
+  g_autofree char *log = tmp_path ("halves-synthetic.tsv");
+  char *digest[2] = { NULL, NULL };
+  GStatBuf st;
+  generate (log, "40000", "300", "9");
+  g_assert_cmpint (g_stat (log, &st), ==, 0);
+  g_assert_cmpint (st.st_size, >, 1 << 20);
+  for (int one = 0; one < 2; one++)
+    {
+      g_autofree char *name = g_strdup_printf ("halves-synthetic-%d.dlen", one);
+      DlenImportReport report;
+      DlenImportOptions o;
+      dlen_import_options_init (&o);
+      o.load.preset = "synthetic";
+      o.one_reader = one;
+      digest[one] = import_and_digest (name, log, &o, &report);
+      g_assert_cmpuint (report.readers, ==, one || g_get_num_processors () < 2 ? 1 : 2);
+      g_assert_cmpuint (report.rows_accepted, ==, 40000);
+      dlen_import_report_clear (&report);
+    }
+  g_assert_cmpstr (digest[0], ==, digest[1]);
+  g_free (digest[0]);
+  g_free (digest[1]);
+}
+
 /* A quoted field that holds line breaks across the middle of the log: the second reader starts
  * inside it, the first reads past its start, and the import reads on with one thread. */
 static void
@@ -1835,6 +1864,7 @@ main (int argc, char **argv)
   g_test_add_func ("/dlen/store/import/stage-limit", test_stage_limit);
   g_test_add_func ("/dlen/store/import/journal-modes", test_journal_modes);
   g_test_add_func ("/dlen/store/import/two-readers", test_two_readers);
+  g_test_add_func ("/dlen/store/import/two-readers/synthetic", test_two_readers_synthetic);
   g_test_add_func ("/dlen/store/import/two-readers/quoted-cut", test_two_readers_quoted_cut);
   g_test_add_func ("/dlen/store/import/two-readers/strict", test_two_readers_strict);
   for (guint i = 0; i < G_N_ELEMENTS (leak_cases); i++)
