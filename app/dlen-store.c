@@ -2500,7 +2500,7 @@ dlen_store_import (DlenStore *s, const char *path, const DlenImportOptions *o,
   if (rollback_journal)
     set_journal_wal (s, NULL);
   if (progress)
-    progress (dlen_csv_reader_offset (reader), dlen_csv_reader_size (reader), report->rows_read, user_data);
+    progress (prog.size, prog.size, report->rows_read, user_data);   /* (with two readers, reader stopped at the cut) */
   ok = TRUE;
   goto out;
 

@@ -1719,6 +1719,69 @@ test_two_readers (void)
     }
 }
 
+typedef struct {
+  GCancellable *cancellable;
+  guint calls, cancel_at;
+  guint64 last_bytes, last_rows, total;
+} TwoReaderProgress;
+
+static void
+two_reader_progress (guint64 bytes_done, guint64 bytes_total, guint64 rows, gpointer user_data)
+{
+  TwoReaderProgress *t = user_data;
+  g_assert_cmpuint (bytes_done, <=, bytes_total);
+  g_assert_cmpuint (bytes_done, >=, t->last_bytes);
+  g_assert_cmpuint (rows, >=, t->last_rows);
+  t->last_bytes = bytes_done;
+  t->last_rows = rows;
+  t->total = bytes_total;
+  if (++t->calls == t->cancel_at)
+    g_cancellable_cancel (t->cancellable);
+}
+
+/* With two readers, progress only goes forward and ends at the whole file, and a cancel at
+ * any call, in pass 1 (both threads reading) or in pass 2, leaves the project as it was. */
+static void
+test_two_readers_progress_cancel (void)
+{
+  g_autofree char *log = make_log_with_rejects ("halves-cancel.csv", 60000, 0);
+  g_autoptr (DlenStore) store = project_with_good_import ("halves-cancel.dlen");
+  guint calls;
+  Snapshot before;
+  DlenImportOptions o;
+
+  generic_options (&o, FALSE);
+  snapshot_take (store, &before);
+  {
+    g_autoptr (DlenStore) probe = new_project ("halves-cancel-probe.dlen");
+    g_autoptr (GCancellable) cancellable = g_cancellable_new ();
+    g_autoptr (GError) error = NULL;
+    TwoReaderProgress t = { cancellable, 0, 0, 0, 0, 0 };
+    DlenImportReport report;
+    g_assert_true (dlen_store_import (probe, log, &o, two_reader_progress, &t, cancellable, &report, &error));
+    g_assert_no_error (error);
+    g_assert_cmpuint (report.readers, ==, g_get_num_processors () < 2 ? 1 : 2);
+    g_assert_cmpuint (t.last_bytes, ==, t.total);
+    g_assert_cmpuint (t.last_rows, ==, 60000);
+    g_assert_cmpuint (t.calls, >=, 10);
+    calls = t.calls;
+    dlen_import_report_clear (&report);
+  }
+  for (guint at = 1; at < calls; at += 3)
+    {
+      g_autoptr (GCancellable) cancellable = g_cancellable_new ();
+      g_autoptr (GError) error = NULL;
+      TwoReaderProgress t = { cancellable, 0, at, 0, 0, 0 };
+      DlenImportReport report;
+      g_assert_false (dlen_store_import (store, log, &o, two_reader_progress, &t, cancellable, &report, &error));
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+      g_assert_cmpint (report.import_id, ==, 0);
+      dlen_import_report_clear (&report);
+      assert_unchanged (store, &before);
+    }
+  snapshot_clear (&before);
+}
+
 /* The same with the log's own sessions and requests (numbered over the import from their text)
  * and a true emotion: a synthetic log. */
 static void
@@ -1865,6 +1928,7 @@ main (int argc, char **argv)
   g_test_add_func ("/dlen/store/import/journal-modes", test_journal_modes);
   g_test_add_func ("/dlen/store/import/two-readers", test_two_readers);
   g_test_add_func ("/dlen/store/import/two-readers/synthetic", test_two_readers_synthetic);
+  g_test_add_func ("/dlen/store/import/two-readers/progress-cancel", test_two_readers_progress_cancel);
   g_test_add_func ("/dlen/store/import/two-readers/quoted-cut", test_two_readers_quoted_cut);
   g_test_add_func ("/dlen/store/import/two-readers/strict", test_two_readers_strict);
   for (guint i = 0; i < G_N_ELEMENTS (leak_cases); i++)
