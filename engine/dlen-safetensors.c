@@ -460,6 +460,42 @@ sync_parent_dir (const char *path)
   close (fd);
 }
 
+/* The file's bytes: the header's length, the header, then each tensor's floats. */
+static int
+write_file (int fd, const unsigned char *len_le, const StrBuf *header, const DlenTensorSpec *tensors, size_t n_tensors)
+{
+  if (write_all (fd, len_le, 8) < 0 || write_all (fd, header->buf, header->len) < 0)
+    return -1;
+  for (size_t i = 0; i < n_tensors; i++)
+    {
+      int64_t numel = shape_numel (tensors[i].ndim, tensors[i].shape);
+      if (numel > 0 && write_floats_le (fd, tensors[i].data, (size_t) numel) < 0)
+        return -1;
+    }
+  return 0;
+}
+
+/* Writes to @path in place, for a path that is not a regular file (a device such as /dev/null,
+ * a FIFO): replacing it would put a file where the device was. */
+static DlenStatus
+write_in_place (const char *path, const unsigned char *len_le, const StrBuf *header, const DlenTensorSpec *tensors,
+                size_t n_tensors)
+{
+  int fd = open (path, O_WRONLY | O_CLOEXEC);
+  int saved_errno;
+  if (fd < 0)
+    return _dlen_fail (DLEN_STATUS_IO, "%s: cannot open: %s", path, strerror (errno));
+  if (write_file (fd, len_le, header, tensors, n_tensors) < 0)
+    {
+      saved_errno = errno;
+      close (fd);
+      return _dlen_fail (DLEN_STATUS_IO, "%s: cannot write: %s", path, strerror (saved_errno));
+    }
+  if (close (fd) < 0)
+    return _dlen_fail (DLEN_STATUS_IO, "%s: cannot close: %s", path, strerror (errno));
+  return DLEN_STATUS_OK;
+}
+
 DlenStatus
 _dlen_safetensors_write (const char *path,
                          const DlenTensorSpec *tensors,
@@ -470,7 +506,7 @@ _dlen_safetensors_write (const char *path,
 {
   StrBuf header = { 0 };
   unsigned char len_le[8];
-  char *tmp = NULL;
+  char *tmp = NULL, *resolved = NULL;
   int fd = -1, status, saved_errno;
   const char *failed_op;
   mode_t mode = 0644;
@@ -478,6 +514,8 @@ _dlen_safetensors_write (const char *path,
 
   if (!path || !*path)
     return _dlen_fail (DLEN_STATUS_INVALID, "safetensors: no path to write to");
+  if (stat (path, &sb) == 0 && S_ISDIR (sb.st_mode))
+    return _dlen_fail (DLEN_STATUS_IO, "%s: is a directory", path);
   status = check_write_args (tensors, n_tensors, meta_keys, meta_values, n_meta);
   if (status != DLEN_STATUS_OK)
     return status;
@@ -489,6 +527,16 @@ _dlen_safetensors_write (const char *path,
     }
   for (int i = 0; i < 8; i++)
     len_le[i] = (unsigned char) ((uint64_t) header.len >> (8 * i));
+
+  if (stat (path, &sb) == 0 && !S_ISREG (sb.st_mode))
+    {
+      status = write_in_place (path, len_le, &header, tensors, n_tensors);
+      free (header.buf);
+      return status;
+    }
+  /* Through a symbolic link, the file it points to is replaced, not the link. */
+  if (lstat (path, &sb) == 0 && S_ISLNK (sb.st_mode) && (resolved = realpath (path, NULL)))
+    path = resolved;
 
   tmp = malloc (strlen (path) + sizeof ".tmp.XXXXXX");
   if (!tmp)
@@ -505,6 +553,7 @@ _dlen_safetensors_write (const char *path,
                            strerror (errno));
       free (tmp);
       free (header.buf);
+      free (resolved);
       return status;
     }
 
@@ -514,14 +563,8 @@ _dlen_safetensors_write (const char *path,
   (void) fchmod (fd, mode);
 
   failed_op = "write";
-  if (write_all (fd, len_le, sizeof len_le) < 0 || write_all (fd, header.buf, header.len) < 0)
+  if (write_file (fd, len_le, &header, tensors, n_tensors) < 0)
     goto fail;
-  for (size_t i = 0; i < n_tensors; i++)
-    {
-      int64_t numel = shape_numel (tensors[i].ndim, tensors[i].shape);
-      if (numel > 0 && write_floats_le (fd, tensors[i].data, (size_t) numel) < 0)
-        goto fail;
-    }
   failed_op = "sync";
   if (fsync (fd) < 0)
     goto fail;
@@ -536,6 +579,7 @@ _dlen_safetensors_write (const char *path,
   sync_parent_dir (path);
   free (tmp);
   free (header.buf);
+  free (resolved);
   return DLEN_STATUS_OK;
 
 fail:
@@ -547,6 +591,7 @@ fail:
                        strerror (saved_errno));
   free (tmp);
   free (header.buf);
+  free (resolved);
   return status;
 }
 

@@ -2,6 +2,9 @@
  * training on the real KuaiRand log and on the synthetic world. */
 #include <glib.h>
 #include <glib/gstdio.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
 
@@ -335,6 +338,74 @@ test_synthetic_generate_train (void)
   run_clear (&r);
 }
 
+static gpointer
+read_fifo (gpointer path)
+{
+  g_autofree char *bytes = NULL;
+  gsize len = 0;
+  g_assert_true (g_file_get_contents (path, &bytes, &len, NULL));
+  return GSIZE_TO_POINTER (len);
+}
+
+/* Output files: a FIFO (as /dev/null) is written in place and stays a FIFO; through a symbolic
+ * link the file it points to is replaced, keeping its mode, and the link stays; a directory
+ * is refused with the reason. */
+static void
+test_output_files (void)
+{
+  g_autofree char *fifo = tmp_file ("out.fifo", NULL);
+  g_autofree char *target = tmp_file ("target.tsv", "old\n");
+  g_autofree char *link = g_build_filename (tmpdir, "link.tsv", NULL);
+  g_autofree char *plain = tmp_file ("plain.tsv", NULL);
+  g_autofree char *a = NULL, *b = NULL;
+  GThread *reader;
+  GStatBuf st;
+  gsize got;
+  int keep;
+  Run r;
+
+  r = run_dlen ("generate", "--out", plain, "--impressions", "3000", "--seed", "4", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  run_clear (&r);
+
+  g_unlink (fifo);
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+  /* A writer of our own keeps the reader's open from blocking; once it closes, after dlen, the
+   * reader sees the end, also when dlen wrote nothing there. */
+  keep = open (fifo, O_RDWR | O_NONBLOCK);
+  g_assert_cmpint (keep, >=, 0);
+  reader = g_thread_new ("fifo", read_fifo, fifo);
+  r = run_dlen ("generate", "--out", fifo, "--impressions", "3000", "--seed", "4", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  run_clear (&r);
+  close (keep);
+  got = GPOINTER_TO_SIZE (g_thread_join (reader));
+  g_assert_cmpint (g_stat (plain, &st), ==, 0);
+  g_assert_cmpuint (got, ==, (gsize) st.st_size);
+  g_assert_cmpint (g_lstat (fifo, &st), ==, 0);
+  g_assert_true (S_ISFIFO (st.st_mode));
+
+  g_assert_cmpint (g_chmod (target, 0640), ==, 0);
+  g_assert_cmpint (symlink (target, link), ==, 0);
+  r = run_dlen ("generate", "--out", link, "--impressions", "3000", "--seed", "4", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  run_clear (&r);
+  g_assert_cmpint (g_lstat (link, &st), ==, 0);
+  g_assert_true (S_ISLNK (st.st_mode));
+  g_assert_cmpint (g_stat (target, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 07777, ==, 0640);
+  g_assert_true (g_file_get_contents (target, &a, NULL, NULL));
+  g_assert_true (g_file_get_contents (plain, &b, NULL, NULL));
+  g_assert_cmpstr (a, ==, b);
+
+  r = run_dlen ("generate", "--out", tmpdir, "--impressions", "10", NULL);
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_nonnull (strstr (r.err, "is a directory"));
+  run_clear (&r);
+  g_unlink (link);
+  g_unlink (fifo);
+}
+
 static double
 member_double (JsonObject *o, const char *a, const char *b, const char *c)
 {
@@ -411,6 +482,7 @@ main (int argc, char **argv)
   g_test_add_func ("/dlen/cli/kuairand", test_kuairand);
   g_test_add_func ("/dlen/cli/kuairand-item-features", test_kuairand_item_features);
   g_test_add_func ("/dlen/cli/synthetic", test_synthetic_generate_train);
+  g_test_add_func ("/dlen/cli/output-files", test_output_files);
   g_test_add_func ("/dlen/cli/kuairand-replay", test_kuairand_replay);
   rc = g_test_run ();
   {

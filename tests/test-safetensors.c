@@ -376,6 +376,78 @@ test_overwrite_atomic (void)
   g_free (missing);
 }
 
+typedef struct {
+  char *path;
+  GByteArray *bytes;
+} FifoReader;
+
+static gpointer
+fifo_read_all (gpointer data)
+{
+  FifoReader *r = data;
+  guint8 buf[4096];
+  ssize_t n;
+  int fd = open (r->path, O_RDONLY);
+  g_assert_cmpint (fd, >=, 0);
+  while ((n = read (fd, buf, sizeof buf)) > 0)
+    g_byte_array_append (r->bytes, buf, (guint) n);
+  close (fd);
+  return NULL;
+}
+
+/* A path that is not a regular file (a FIFO here; /dev/null alike) is written to in place, and
+ * stays what it was; through a symbolic link the file it points to is replaced and the link
+ * stays a link. */
+static void
+test_write_special (void)
+{
+  char *fifo = test_path ("model.fifo");
+  char *file = test_path ("target.safetensors");
+  char *link = test_path ("link.safetensors");
+  char *copy = test_path ("copy.safetensors");
+  const float a[] = { 1, 2, 3 };
+  const DlenTensorSpec t[] = { { "x", 1, { 3 }, a } };
+  const gint64 shape[] = { 3 };
+  FifoReader r = { fifo, g_byte_array_new () };
+  GThread *reader;
+  DlenSafetensors *st;
+  guint8 *expected;
+  gsize expected_len;
+  struct stat sb;
+
+  g_assert_cmpint (_dlen_safetensors_write (copy, t, 1, NULL, NULL, 0), ==, DLEN_STATUS_OK);
+  expected = read_raw (copy, &expected_len);
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+  reader = g_thread_new ("fifo", fifo_read_all, &r);
+  g_assert_cmpint (_dlen_safetensors_write (fifo, t, 1, NULL, NULL, 0), ==, DLEN_STATUS_OK);
+  g_thread_join (reader);
+  g_assert_cmpmem (r.bytes->data, r.bytes->len, expected, expected_len);
+  g_assert_cmpint (lstat (fifo, &sb), ==, 0);
+  g_assert_true (S_ISFIFO (sb.st_mode));
+  g_assert_cmpuint (count_temp_files (), ==, 0);
+
+  g_assert_cmpint (_dlen_safetensors_write (file, t, 1, NULL, NULL, 0), ==, DLEN_STATUS_OK);
+  g_assert_cmpint (symlink (file, link), ==, 0);
+  g_assert_cmpint (_dlen_safetensors_write (link, t, 1, NULL, NULL, 0), ==, DLEN_STATUS_OK);
+  g_assert_cmpint (lstat (link, &sb), ==, 0);
+  g_assert_true (S_ISLNK (sb.st_mode));
+  st = read_ok (file);
+  assert_tensor (st, "x", 1, shape, a, 3);
+  _dlen_safetensors_free (st);
+  g_assert_cmpuint (count_temp_files (), ==, 0);
+
+  g_unlink (fifo);
+  g_unlink (link);
+  g_unlink (file);
+  g_unlink (copy);
+  g_byte_array_unref (r.bytes);
+  g_free (expected);
+  g_free (fifo);
+  g_free (file);
+  g_free (link);
+  g_free (copy);
+}
+
 static void
 test_write_invalid (void)
 {
@@ -897,6 +969,7 @@ main (int argc, char **argv)
   g_test_add_func ("/dlen/engine/safetensors/empty-file", test_empty_file);
   g_test_add_func ("/dlen/engine/safetensors/overwrite-atomic", test_overwrite_atomic);
   g_test_add_func ("/dlen/engine/safetensors/write-invalid", test_write_invalid);
+  g_test_add_func ("/dlen/engine/safetensors/write-special", test_write_special);
   g_test_add_func ("/dlen/engine/safetensors/get-checks-shape", test_get_checks_shape);
   g_test_add_func ("/dlen/engine/safetensors/read-io", test_read_io);
   g_test_add_func ("/dlen/engine/safetensors/read-hand-written", test_read_hand_written);
