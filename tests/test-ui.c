@@ -440,6 +440,45 @@ test_import_video_features (void)
   g_object_unref (before);
 }
 
+/* The workbench ended by --exit-after-startup (as by its Quit action) closes its windows and
+ * with them the project: no WAL or shared-memory file stays beside it. */
+static void
+test_quit_closes_project (void)
+{
+  g_autofree char *log = synthetic_log (3000);
+  g_autofree char *copy = g_build_filename (tmpdir, "quit.dlen", NULL);
+  g_autofree char *wal = g_strconcat (copy, "-wal", NULL), *shm = g_strconcat (copy, "-shm", NULL);
+  const char *argv[] = { g_getenv ("DLEN_WORKBENCH"), "--exit-after-startup", copy, NULL };
+  g_autoptr (GError) error = NULL;
+  g_autofree char *bytes = NULL;
+  gsize len;
+  int status = -1;
+
+  g_assert_nonnull (argv[0]);
+  {
+    /* A project with impressions: it runs WAL. */
+    g_autoptr (DlenStore) store = dlen_store_open (copy, TRUE, &error);
+    DlenImportOptions o;
+    DlenImportReport report;
+    g_assert_no_error (error);
+    dlen_import_options_init (&o);
+    o.load.preset = "synthetic";
+    g_assert_true (dlen_store_import (store, log, &o, NULL, NULL, NULL, &report, &error));
+    g_assert_no_error (error);
+    dlen_import_report_clear (&report);
+  }
+  g_assert_false (g_file_test (wal, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_get_contents (copy, &bytes, &len, NULL));
+  g_assert_cmpuint (len, >, 19);
+  g_assert_cmpint (bytes[18], ==, 2);   /* the header's WAL mark */
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL, NULL, NULL,
+                               &status, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_assert_false (g_file_test (wal, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (shm, G_FILE_TEST_EXISTS));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -474,6 +513,7 @@ main (int argc, char **argv)
   g_test_add_func ("/dlen/ui/emotions-trajectory", test_emotions_trajectory);
   g_test_add_func ("/dlen/ui/screenshots", test_screenshots);
   g_test_add_func ("/dlen/ui/import-video-features", test_import_video_features);
+  g_test_add_func ("/dlen/ui/quit-closes-project", test_quit_closes_project);
   rc = g_test_run ();
   gtk_window_destroy (GTK_WINDOW (window));
   g_object_unref (window);

@@ -33,6 +33,16 @@ main_window (DlenApplication *self)
 }
 
 /* Runs once the window has drawn (and the demo, when asked for, is ready). */
+/* Closes every window, so that their jobs are cancelled and their projects closed (no WAL left
+ * beside a project); the application ends when the last one goes. */
+static void
+close_windows (GtkApplication *app)
+{
+  GList *windows = gtk_application_get_windows (app);
+  for (GList *l = g_list_copy (windows); l; l = g_list_delete_link (l, l))
+    gtk_window_close (l->data);
+}
+
 static void
 finish_startup (DlenApplication *self, DlenWindow *window)
 {
@@ -43,10 +53,10 @@ finish_startup (DlenApplication *self, DlenWindow *window)
       g_autoptr (GError) error = NULL;
       if (!dlen_window_save_png (window, self->screenshot, &error))
         g_printerr ("dlen-workbench: %s\n", error->message);
-      g_application_quit (G_APPLICATION (self));
+      close_windows (GTK_APPLICATION (self));
     }
   else if (self->exit_after_startup)
-    g_application_quit (G_APPLICATION (self));
+    close_windows (GTK_APPLICATION (self));
 }
 
 static gboolean
@@ -215,11 +225,7 @@ action_demo (GSimpleAction *action, GVariant *param, gpointer user_data)
 static void
 action_quit (GSimpleAction *action, GVariant *param, gpointer user_data)
 {
-  GtkApplication *app = user_data;
-  GList *windows = gtk_application_get_windows (app);
-  /* Close windows first so their jobs are cancelled; the application ends when they finish. */
-  for (GList *l = g_list_copy (windows); l; l = g_list_delete_link (l, l))
-    gtk_window_close (l->data);
+  close_windows (user_data);
 }
 
 static void
