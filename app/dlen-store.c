@@ -1428,9 +1428,10 @@ number_logged_requests (DlenStore *s, GError **error)
 }
 
 /* ---- Import -------------------------------------------------------------------------------- *
- * Two passes inside the one transaction. Pass 1 reads and validates every row, records rejects,
- * users and items, and keeps per accepted row what the derived features need (32 bytes) and
- * its converted values (the Stage); the features are then computed in memory (place_rows);
+ * Two passes inside the one transaction. Pass 1 reads and validates every row (on two cores,
+ * two threads each read a part: see "Pass 1's second half"), records rejects, users and items,
+ * and keeps per accepted row what the derived features need (32 bytes) and its converted
+ * values (the Stage); the features are then computed in memory (place_rows);
  * pass 2 inserts each accepted row once, final, in one statement. Keeping the rows costs less
  * than reading and validating the log again (what pass 2 does past the stage limit), which
  * costs less than rewriting every row with an UPDATE. */

@@ -61,7 +61,10 @@ typedef void (*DlenImportProgressFunc) (guint64 bytes_done, guint64 bytes_total,
  * counts, times), one import_rejects row per skipped row, then the derived history features of
  * the users it touched. Strict mode, a cancel, a full disk or any failure roll the whole import
  * back, leaving the project exactly as before. A file whose sha256 was imported before is
- * refused (re-importing the same log would double every impression). */
+ * refused (re-importing the same log would double every impression). On two cores a log of
+ * 1 MiB or more is read by two threads (see DlenImportOptions.one_reader), with the same
+ * outcome. A project's first import runs under a rollback journal and turns the project to WAL
+ * once committed. */
 gboolean dlen_store_import (DlenStore *store, const char *path, const DlenImportOptions *options,
                             DlenImportProgressFunc progress, gpointer user_data,
                             GCancellable *cancellable, DlenImportReport *report, GError **error);
