@@ -821,8 +821,6 @@ const char *dlen_mapping_user_features (const DlenMapping *m) { return m->user_f
 const char *dlen_mapping_item_features (const DlenMapping *m) { return m->item_features; }
 DlenCsvReader *dlen_mapping_reader (DlenMapping *m) { return m->reader; }
 gboolean dlen_mapping_has_truth (const DlenMapping *m) { return m->plan.truth_col >= 0; }
-gboolean dlen_mapping_has_sessions (const DlenMapping *m) { return m->plan.session_col >= 0; }
-gboolean dlen_mapping_has_requests (const DlenMapping *m) { return m->plan.request_col >= 0; }
 
 /* Whether @schema (a model's) has the field @name. */
 static gboolean

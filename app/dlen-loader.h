@@ -72,8 +72,6 @@ const char *dlen_mapping_user_features (const DlenMapping *mapping);
 const char *dlen_mapping_item_features (const DlenMapping *mapping);
 struct _DlenCsvReader *dlen_mapping_reader (DlenMapping *mapping);
 gboolean dlen_mapping_has_truth (const DlenMapping *mapping);
-gboolean dlen_mapping_has_sessions (const DlenMapping *mapping);
-gboolean dlen_mapping_has_requests (const DlenMapping *mapping);
 /* 1: a record; 0: end of file; -1: a bad row described in @reject (the read may go on);
  * -2: a read failure in @error (the read must stop). */
 int dlen_mapping_next (DlenMapping *mapping, DlenRecord *record, DlenReject *reject, GError **error);

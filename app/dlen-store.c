@@ -1819,9 +1819,10 @@ pass1_reject (Pass1 *p, guint64 line, int column, const char *column_name, const
   return TRUE;
 }
 
-/* Keeps an accepted row of user @h (from user_history) for the walk. */
+/* Keeps an accepted row of user @h (from user_history) for the walk; @session and @request
+ * are its logged ids in p->sessions and p->requests (0: none). */
 static gboolean
-pass1_accept (Pass1 *p, History *h, gint64 time_ms, const char *session, const char *request, gboolean liked,
+pass1_accept (Pass1 *p, History *h, gint64 time_ms, guint32 session, guint32 request, gboolean liked,
               gboolean negative, GError **error)
 {
   ImportRow r;
@@ -1834,12 +1835,12 @@ pass1_accept (Pass1 *p, History *h, gint64 time_ms, const char *session, const c
     }
   r.user = h;
   r.in.time_ms = time_ms;
-  r.in.session = strings_id (p->sessions, session);
-  r.in.request = strings_id (p->requests, request);
+  r.in.session = session;
+  r.in.request = request;
   r.in.liked = liked;
   r.in.negative = negative;
   g_array_append_val (p->rows, r);
-  p->logged_requests |= request != NULL;
+  p->logged_requests |= request != 0;
   p->report->rows_accepted++;
   return TRUE;
 }
@@ -2132,24 +2133,19 @@ half_merge (Half *h, Pass1 *p, Stage *stage, ImportProgress *prog, gint64 **half
     session_ids[k + 1] = strings_id (p->sessions, h->sessions.names->pdata[k]);
   for (guint k = 0; k < h->requests.names->len; k++)
     request_ids[k + 1] = strings_id (p->requests, h->requests.names->pdata[k]);
-  p->logged_requests |= h->requests.names->len > 0;
+  /* Room for the rows at once. */
   g_array_set_size (p->rows, base + (guint) h->n_rows);
+  g_array_set_size (p->rows, base);
   for (guint64 i = 0; i < h->n_rows; i++)
     {
       const HalfRow *r = (const HalfRow *) h->rows->pdata[i / HALF_BLOCK_ROWS] + i % HALF_BLOCK_ROWS;
-      ImportRow *out = &g_array_index (p->rows, ImportRow, base + (guint) i);
       History *u = users[r->user];
       if (!u && !(u = users[r->user] = user_history (p->s, p->user_keys, p->users, h->users.names->pdata[r->user - 1],
                                                       error)))
         return FALSE;
-      if (u->n_rows++ == 0)
-        g_ptr_array_add (p->user_list, u);
-      out->user = u;
-      out->in.time_ms = r->time_ms;
-      out->in.session = session_ids[r->session];
-      out->in.request = request_ids[r->request];
-      out->in.liked = r->liked;
-      out->in.negative = r->negative;
+      if (!pass1_accept (p, u, r->time_ms, session_ids[r->session], request_ids[r->request], r->liked, r->negative,
+                         error))
+        return FALSE;
       if (keep && r->item && !item_ids[r->item]
           && (item_ids[r->item] = key_id (p->s, p->item_keys, p->items, h->items.names->pdata[r->item - 1], error)) < 0)
         return FALSE;
@@ -2181,7 +2177,6 @@ half_merge (Half *h, Pass1 *p, Stage *stage, ImportProgress *prog, gint64 **half
         }
     }
   p->report->rows_read += h->rows_read;
-  p->report->rows_accepted += h->n_rows;
   prog->done[0] += h->rows_read;
   prog->half_rows = prog->half_bytes = NULL;
   if (h->error)
@@ -2385,7 +2380,8 @@ dlen_store_import (DlenStore *s, const char *path, const DlenImportOptions *o,
           History *h = user_history (s, &user_keys, users, rec.user, error);
           gint64 iid = 0;
           if (!h
-              || !pass1_accept (&p1, h, rec.time_ms, rec.session, rec.request, any_label_one (rec.lab, liked_t, n_liked),
+              || !pass1_accept (&p1, h, rec.time_ms, strings_id (&sessions, rec.session),
+                                strings_id (&requests, rec.request), any_label_one (rec.lab, liked_t, n_liked),
                                 any_label_one (rec.lab, negative_t, n_negative), error))
             goto rollback;
           /* Items are numbered in the order of their first accepted row, in either pass. */

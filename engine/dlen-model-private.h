@@ -2,6 +2,7 @@
  * model, training, model-file and test code. */
 #pragma once
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "dlen/dlen-model.h"
@@ -30,6 +31,24 @@ typedef struct {
   float *act[DLEN_MAX_LAYERS + 2];   /* act[0] borrowed input; act[i] [B x dims[i]] */
   float *grad[DLEN_MAX_LAYERS + 2];  /* grad[i] for i >= 1 */
 } DlenMlp;
+
+/* @p[0..n) replaced by their softmax (max subtracted first). Training's gates and the scorer
+ * share it, so that both compute the same bits. */
+static inline void
+_dlen_softmax (float *p, uint32_t n)
+{
+  float mx = -INFINITY, sum = 0.0f;
+  for (uint32_t j = 0; j < n; j++)
+    if (p[j] > mx)
+      mx = p[j];
+  for (uint32_t j = 0; j < n; j++)
+    {
+      p[j] = expf (p[j] - mx);
+      sum += p[j];
+    }
+  for (uint32_t j = 0; j < n; j++)
+    p[j] /= sum;
+}
 
 /* A softmax gate mixing candidate experts' outputs. A gate with one candidate is trivial: its
  * output and output gradient alias that expert's. */

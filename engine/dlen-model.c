@@ -851,21 +851,11 @@ gate_forward (const float *p, DlenLevel *lv, DlenGate *gt, const float *in, uint
                1.0f, in, (int) gt->in, p + gt->w, (int) n, 0.0f, gt->prob, (int) n);
   for (uint32_t b = 0; b < B; b++)
     {
-      float *pr = gt->prob + (size_t) b * n, mx = -INFINITY, sum = 0.0f;
+      float *pr = gt->prob + (size_t) b * n;
       float *o = gt->out + (size_t) b * h;
       for (uint32_t j = 0; j < n; j++)
-        {
-          pr[j] += p[gt->b + j];
-          if (pr[j] > mx)
-            mx = pr[j];
-        }
-      for (uint32_t j = 0; j < n; j++)
-        {
-          pr[j] = expf (pr[j] - mx);
-          sum += pr[j];
-        }
-      for (uint32_t j = 0; j < n; j++)
-        pr[j] /= sum;
+        pr[j] += p[gt->b + j];
+      _dlen_softmax (pr, n);
       memset (o, 0, h * sizeof (float));
       for (uint32_t j = 0; j < n; j++)
         {

@@ -511,10 +511,12 @@ _dlen_safetensors_write (const char *path,
   const char *failed_op;
   mode_t mode = 0644;
   struct stat sb;
+  int in_place;
 
   if (!path || !*path)
     return _dlen_fail (DLEN_STATUS_INVALID, "safetensors: no path to write to");
-  if (stat (path, &sb) == 0 && S_ISDIR (sb.st_mode))
+  in_place = stat (path, &sb) == 0 && !S_ISREG (sb.st_mode);
+  if (in_place && S_ISDIR (sb.st_mode))
     return _dlen_fail (DLEN_STATUS_IO, "%s: is a directory", path);
   status = check_write_args (tensors, n_tensors, meta_keys, meta_values, n_meta);
   if (status != DLEN_STATUS_OK)
@@ -528,7 +530,7 @@ _dlen_safetensors_write (const char *path,
   for (int i = 0; i < 8; i++)
     len_le[i] = (unsigned char) ((uint64_t) header.len >> (8 * i));
 
-  if (stat (path, &sb) == 0 && !S_ISREG (sb.st_mode))
+  if (in_place)
     {
       status = write_in_place (path, len_le, &header, tensors, n_tensors);
       free (header.buf);

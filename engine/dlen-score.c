@@ -288,20 +288,10 @@ gate_mix (const DlenGate *gt, View logit, View out, View *const *act_of, const u
     }
   for (uint32_t b = 0; b < B; b++)
     {
-      float *pr = logit.p + (size_t) b * logit.ld, mx = -INFINITY, sum = 0.0f;
+      float *pr = logit.p + (size_t) b * logit.ld;
+      _dlen_softmax (pr, n);
       for (uint32_t j = 0; j < n; j++)
-        if (pr[j] > mx)
-          mx = pr[j];
-      for (uint32_t j = 0; j < n; j++)
-        {
-          pr[j] = expf (pr[j] - mx);
-          sum += pr[j];
-        }
-      for (uint32_t j = 0; j < n; j++)
-        {
-          pr[j] /= sum;
-          row[j] = eo[j] + (size_t) b * ld[j];
-        }
+        row[j] = eo[j] + (size_t) b * ld[j];
       mix_row (out.p + (size_t) b * out.ld, row, pr, n, h);
     }
 }
