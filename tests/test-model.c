@@ -215,12 +215,27 @@ rel_err (const double *a, const double *b, size_t n)
   return sqrt (d) / MAX (MAX (sqrt (na), sqrt (nb)), 0.05);
 }
 
+/* A small model of @arch with two levels and two expert layers, for gradient checks. */
+static DlenModelConfig
+small_config (DlenArch arch)
+{
+  DlenModelConfig c = dlen_model_config_default (arch);
+  c.emb_dim = 4;
+  c.expert_layers = 2;
+  c.expert_units[0] = 8;
+  c.expert_units[1] = 6;
+  c.tower_units[0] = 5;
+  c.shared_experts = arch == DLEN_ARCH_MMOE ? 3 : 2;
+  c.levels = 2;
+  return c;
+}
+
 static void
 check_model_gradients (gconstpointer data)
 {
   DlenArch arch = (DlenArch) GPOINTER_TO_INT (data);
   DlenSchema s = small_schema ();
-  DlenModelConfig c = dlen_model_config_default (arch);
+  DlenModelConfig c = small_config (arch);
   const guint n = 48;
   DlenDataset *ds = random_dataset (&s, n, 3);
   uint8_t keep[48];
@@ -229,13 +244,6 @@ check_model_gradients (gconstpointer data)
   size_t kinks = 0, total = 0;
   double l0;
 
-  c.emb_dim = 4;
-  c.expert_layers = 2;
-  c.expert_units[0] = 8;
-  c.expert_units[1] = 6;
-  c.tower_units[0] = 5;
-  c.shared_experts = arch == DLEN_ARCH_MMOE ? 3 : 2;
-  c.levels = 2;
   m = dlen_model_new (&s, &c);
   g_assert_nonnull (m);
   g_assert_cmpint (_dlen_model_reserve (m, n), ==, DLEN_STATUS_OK);
@@ -318,7 +326,7 @@ check_split_gradients (gconstpointer data)
 {
   DlenArch arch = (DlenArch) GPOINTER_TO_INT (data);
   DlenSchema s = small_schema ();
-  DlenModelConfig c = dlen_model_config_default (arch);
+  DlenModelConfig c = small_config (arch);
   const guint n = 48, cut = 19;
   DlenDataset *ds = random_dataset (&s, n, 5);
   uint8_t keep[48];
@@ -330,13 +338,6 @@ check_split_gradients (gconstpointer data)
   uint32_t *used_whole;
   double loss, loss0, loss1;
 
-  c.emb_dim = 4;
-  c.expert_layers = 2;
-  c.expert_units[0] = 8;
-  c.expert_units[1] = 6;
-  c.tower_units[0] = 5;
-  c.shared_experts = arch == DLEN_ARCH_MMOE ? 3 : 2;
-  c.levels = 2;
   d = c.emb_dim;
   m = dlen_model_new (&s, &c);
   g_assert_nonnull (m);
