@@ -1072,7 +1072,7 @@ cmd_import (int argc, char **argv)
   int gap = 30, request_size = 10;
   gboolean json = FALSE;
   GOptionEntry entries[] = {
-    { "project", 'P', 0, G_OPTION_ARG_FILENAME, &project, "The project file (created when absent)", "PROJECT" },
+    { "project", 'P', 0, G_OPTION_ARG_FILENAME, &project, "The project file (created by this import when absent: whole, or not at all)", "PROJECT" },
     { "session-gap", 0, 0, G_OPTION_ARG_INT, &gap, "Minutes of inactivity that start a new session when the log has no session id (default 30)", "MIN" },
     { "request-size", 0, 0, G_OPTION_ARG_INT, &request_size, "Impressions per request when the log has no request id (default 10)", "N" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "Print one JSON object on stdout", NULL },
@@ -1089,7 +1089,8 @@ cmd_import (int argc, char **argv)
   DlenImportOptions opts;
   DlenImportReport report;
   ImportProgress prog = { isatty (STDERR_FILENO), NULL };
-  gboolean ok;
+  GStatBuf st;
+  gboolean ok, created;
 
   g_option_context_add_main_entries (ctx, entries, NULL);
   add_data_options (ctx, &data_opts);
@@ -1102,8 +1103,9 @@ cmd_import (int argc, char **argv)
     return usage_error (ctx, "--session-gap and --request-size must be >= 1");
   if (data_opts.history)
     return usage_error (ctx, "history features are always derived at import; --history-features is for train");
-  store = dlen_store_open (project, TRUE, &error);
-  if (!store)
+  /* A new project is made whole or not at all (dlen_store_import_new). */
+  created = g_lstat (project, &st) != 0 && errno == ENOENT;
+  if (!created && !(store = dlen_store_open (project, TRUE, &error)))
     return fail (g_steal_pointer (&error));
   dlen_import_options_init (&opts);
   opts.load = load_options (&data_opts);
@@ -1111,7 +1113,10 @@ cmd_import (int argc, char **argv)
   opts.request_size = (guint) request_size;
   prog.cancellable = cancellable;
   signal (SIGINT, on_sigint);
-  ok = dlen_store_import (store, argv[1], &opts, on_import_progress, &prog, cancellable, &report, &error);
+  if (created)
+    ok = dlen_store_import_new (project, argv[1], &opts, on_import_progress, &prog, cancellable, &report, &error);
+  else
+    ok = dlen_store_import (store, argv[1], &opts, on_import_progress, &prog, cancellable, &report, &error);
   if (prog.tty)
     g_printerr ("\r");
   if (!ok)
@@ -1119,7 +1124,7 @@ cmd_import (int argc, char **argv)
       dlen_import_report_clear (&report);
       if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         {
-          g_printerr ("dlen: import cancelled; the project is unchanged\n");
+          g_printerr ("dlen: import cancelled; %s\n", created ? "no project was created" : "the project is unchanged");
           return EXIT_CANCELLED;
         }
       return fail (g_steal_pointer (&error));

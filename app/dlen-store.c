@@ -5,6 +5,7 @@
 #include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 #include "dlen-csv.h"
 #include "dlen-error.h"
@@ -17,6 +18,8 @@ struct _DlenStore {
   sqlite3 *db;
   char *path;
   GCancellable *cancellable;
+  gboolean staged;             /* a new project's file before it is published under its name
+                                * (dlen_store_import_new): no journal, no syncs */
 };
 
 /* ---- Errors ----------------------------------------------------------------------------- */
@@ -200,8 +203,11 @@ journal_is_wal (DlenStore *s)
   return st && sqlite3_step (st) == SQLITE_ROW && g_ascii_strcasecmp ((const char *) sqlite3_column_text (st, 0), "wal") == 0;
 }
 
-DlenStore *
-dlen_store_open (const char *path, gboolean create, GError **error)
+/* dlen_store_open(); with @staged, for a file nobody else sees until it is complete
+ * (dlen_store_import_new), no rollback journal and no syncs: should anything fail, the whole
+ * file is dropped. */
+static DlenStore *
+store_open (const char *path, gboolean create, gboolean staged, GError **error)
 {
   g_autoptr (DlenStore) s = g_new0 (DlenStore, 1);
   gboolean exists = g_file_test (path, G_FILE_TEST_EXISTS);
@@ -211,7 +217,7 @@ dlen_store_open (const char *path, gboolean create, GError **error)
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
 
   s->path = g_strdup (path);
-  if (exists && !dlen_store_is_project_file (path))
+  if (exists && !staged && !dlen_store_is_project_file (path))
     {
       g_set_error (error, DLEN_ERROR, DLEN_ERROR_FORMAT, "%s: not a DLEN project (not an SQLite file)", path);
       return NULL;
@@ -229,6 +235,9 @@ dlen_store_open (const char *path, gboolean create, GError **error)
   sqlite3_extended_result_codes (s->db, 0);
   sqlite3_busy_timeout (s->db, 5000);
   if (!exec (s, "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY;", error))
+    return NULL;
+  s->staged = staged;
+  if (staged && !exec (s, "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;", error))
     return NULL;
   app_id = query_int (s, "PRAGMA application_id", -1);
   version = query_int (s, "PRAGMA user_version", -1);
@@ -309,9 +318,15 @@ dlen_store_open (const char *path, gboolean create, GError **error)
    * rather than into the WAL and again at the checkpoint (see dlen_store_import). A project
    * in WAL stays so. Should another connection hold a lock through the busy timeout, this one
    * works under the rollback journal and a later open switches. */
-  if (query_int (s, "SELECT EXISTS (SELECT 1 FROM impressions)", 1))
+  if (!staged && query_int (s, "SELECT EXISTS (SELECT 1 FROM impressions)", 1))
     set_journal_wal (s, NULL);
   return g_steal_pointer (&s);
+}
+
+DlenStore *
+dlen_store_open (const char *path, gboolean create, GError **error)
+{
+  return store_open (path, create, FALSE, error);
 }
 
 /* ---- Fields ------------------------------------------------------------------------------ */
@@ -2255,11 +2270,12 @@ dlen_store_import (DlenStore *s, const char *path, const DlenImportOptions *o,
   /* The import's pages stay in memory until the commit (up to 64 MiB: a spill would write
    * them twice). A project without impressions has a rollback journal (dlen_store_open): its
    * first import then writes every page once, with the journal synced as in FULL mode, and
-   * switches the project to WAL once committed. */
+   * switches the project to WAL once committed. A staged project (dlen_store_import_new) has
+   * neither journal nor syncs: it is synced once, whole, before it gets its name. */
   rollback_journal = !journal_is_wal (s);
   cache_size = query_int (s, "PRAGMA cache_size", -2000);
-  if (!exec (s, rollback_journal ? "PRAGMA cache_size = -65536; PRAGMA synchronous = FULL"
-                                 : "PRAGMA cache_size = -65536", error))
+  if (!exec (s, rollback_journal && !s->staged ? "PRAGMA cache_size = -65536; PRAGMA synchronous = FULL"
+                                               : "PRAGMA cache_size = -65536", error))
     goto out;
   if (!exec (s, "BEGIN IMMEDIATE", error))
     goto out;
@@ -2520,10 +2536,135 @@ out:
   dlen_reject_clear (&rej);
   dlen_store_set_cancellable (s, NULL);
   {
-    g_autofree char *restore = g_strdup_printf ("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;"
-                                                " PRAGMA cache_size = %" G_GINT64_FORMAT, cache_size);
+    g_autofree char *restore = g_strdup_printf ("PRAGMA foreign_keys = ON; PRAGMA synchronous = %s;"
+                                                " PRAGMA cache_size = %" G_GINT64_FORMAT,
+                                                s->staged ? "OFF" : "NORMAL", cache_size);
     sqlite3_exec (s->db, restore, NULL, NULL, NULL);
   }
+  return ok;
+}
+
+/* ---- A new project from its first import ----------------------------------------------------
+ * The project is built under a name of its own (PROJECT.partial) without journal or syncs, then
+ * synced once and renamed into place: its pages are written once and synced once, and whatever
+ * stops the import (a failure, a cancel, a kill) leaves no project. The staging file is locked
+ * (flock) while in use; one left by a killed import is taken over by the next. */
+
+static void
+staging_unlink (const char *staging, gboolean with_file)
+{
+  static const char *const aux[] = { "-journal", "-wal", "-shm" };
+  for (guint i = 0; i < G_N_ELEMENTS (aux); i++)
+    {
+      g_autofree char *p = g_strconcat (staging, aux[i], NULL);
+      g_unlink (p);
+    }
+  if (with_file)
+    g_unlink (staging);
+}
+
+/* Opens and locks @staging, emptied. -1 with an error when another import holds it. */
+static int
+staging_lock (const char *staging, GError **error)
+{
+  GStatBuf named, held;
+  int fd = g_open (staging, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0)
+    {
+      int e = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (e), "%s: %s", staging, g_strerror (e));
+      return -1;
+    }
+  /* Locked, and still the file of that name (a finishing import may have just removed it). */
+  if (flock (fd, LOCK_EX | LOCK_NB) != 0 || fstat (fd, &held) != 0 || g_stat (staging, &named) != 0
+      || named.st_ino != held.st_ino || named.st_dev != held.st_dev)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_BUSY, "%s: another import is creating this project", staging);
+      close (fd);
+      return -1;
+    }
+  /* What a killed import left, its SQLite files included (a stale WAL would be replayed). */
+  staging_unlink (staging, FALSE);
+  if (ftruncate (fd, 0) != 0)
+    {
+      int e = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (e), "%s: %s", staging, g_strerror (e));
+      close (fd);
+      return -1;
+    }
+  return fd;
+}
+
+/* Syncs the complete @staging (open as @fd) and renames it to @project, which must not exist,
+ * then syncs the directory so that the name lasts too. */
+static gboolean
+staging_publish (int fd, const char *staging, const char *project, GError **error)
+{
+  g_autofree char *dir = g_path_get_dirname (project);
+  int dfd, e;
+  if (fdatasync (fd) != 0)
+    {
+      e = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (e), "%s: %s", staging, g_strerror (e));
+      return FALSE;
+    }
+  if (renameat2 (AT_FDCWD, staging, AT_FDCWD, project, RENAME_NOREPLACE) != 0)
+    {
+      e = errno;
+      /* A file system without RENAME_NOREPLACE: link() refuses an existing name too. */
+      if ((e == EINVAL || e == ENOSYS) && link (staging, project) == 0)
+        g_unlink (staging);
+      else
+        {
+          if (e == EINVAL || e == ENOSYS)
+            e = errno;
+          if (e == EEXIST)
+            g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS,
+                         "%s: created by someone else during the import; the import is not kept", project);
+          else
+            g_set_error (error, G_IO_ERROR, g_io_error_from_errno (e), "%s: %s", project, g_strerror (e));
+          return FALSE;
+        }
+    }
+  dfd = g_open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+  if (dfd >= 0)
+    {
+      fsync (dfd);   /* (not every file system syncs directories; the rename is done either way) */
+      close (dfd);
+    }
+  return TRUE;
+}
+
+gboolean
+dlen_store_import_new (const char *project, const char *path, const DlenImportOptions *o,
+                       DlenImportProgressFunc progress, gpointer user_data,
+                       GCancellable *cancellable, DlenImportReport *report, GError **error)
+{
+  g_autofree char *staging = g_strconcat (project, ".partial", NULL);
+  DlenStore *s;
+  GStatBuf st;
+  gboolean ok;
+  int fd;
+
+  memset (report, 0, sizeof *report);
+  if (g_lstat (project, &st) == 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS, "%s: already exists", project);
+      return FALSE;
+    }
+  if ((fd = staging_lock (staging, error)) < 0)
+    return FALSE;
+  s = store_open (staging, TRUE, TRUE, error);
+  ok = s && dlen_store_import (s, path, o, progress, user_data, cancellable, report, error);
+  g_clear_pointer (&s, dlen_store_free);   /* before the rename: SQLite keeps to the file's name */
+  ok = ok && staging_publish (fd, staging, project, error);
+  if (!ok)
+    {
+      staging_unlink (staging, TRUE);
+      dlen_import_report_clear (report);
+      memset (report, 0, sizeof *report);
+    }
+  close (fd);   /* (the lock goes with it) */
   return ok;
 }
 

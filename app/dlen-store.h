@@ -69,6 +69,15 @@ gboolean dlen_store_import (DlenStore *store, const char *path, const DlenImport
                             DlenImportProgressFunc progress, gpointer user_data,
                             GCancellable *cancellable, DlenImportReport *report, GError **error);
 
+/* Creates the project @project (no file of that name may exist) with @path as its first import,
+ * as dlen_store_import would, or leaves no project at all: it is built as PROJECT.partial, synced
+ * once and renamed into place, so that a failure, a cancel or a killed process leaves nothing
+ * under @project (a killed process leaves PROJECT.partial, which the next import of @project
+ * takes over). G_IO_ERROR_BUSY when another import is creating @project. */
+gboolean dlen_store_import_new (const char *project, const char *path, const DlenImportOptions *options,
+                                DlenImportProgressFunc progress, gpointer user_data,
+                                GCancellable *cancellable, DlenImportReport *report, GError **error);
+
 /* ---- Reading ------------------------------------------------------------------------------ */
 
 /* The project's feature schema (no bucket sizes) and its preset; FALSE with an error when

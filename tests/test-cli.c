@@ -166,6 +166,25 @@ test_bad_files (void)
   r = run_dlen ("info", missing, NULL);
   g_assert_cmpint (r.status, ==, 1);
   run_clear (&r);
+  /* An import that would create its project and fails creates nothing; a good one then makes it. */
+  {
+    g_autofree char *project = tmp_file ("strict-new.dlen", NULL);
+    g_autofree char *staging = g_strconcat (project, ".partial", NULL);
+    r = run_dlen ("import", "--project", project, bad_value, "--preset", "generic", "--map", "user=user",
+                  "--map", "time=time", "--map", "click=neutral", "--strict", NULL);
+    g_assert_cmpint (r.status, ==, 3);
+    g_assert_nonnull (strstr (r.err, "bad.csv:3:3: column 'click': 'maybe' is not a finite number"));
+    run_clear (&r);
+    g_assert_false (g_file_test (project, G_FILE_TEST_EXISTS));
+    g_assert_false (g_file_test (staging, G_FILE_TEST_EXISTS));
+    r = run_dlen ("import", "--project", project, bad_value, "--preset", "generic", "--map", "user=user",
+                  "--map", "time=time", "--map", "click=neutral", "--json", NULL);
+    g_assert_cmpint (r.status, ==, 0);
+    g_assert_nonnull (strstr (r.out, "\"rows_accepted\": 2, \"rows_rejected\": 1"));
+    run_clear (&r);
+    g_assert_true (g_file_test (project, G_FILE_TEST_IS_REGULAR));
+    g_assert_false (g_file_test (staging, G_FILE_TEST_EXISTS));
+  }
 }
 
 /* ---- Real and synthetic training ------------------------------------------------------------ */

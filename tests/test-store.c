@@ -4,6 +4,8 @@
 #include <json-glib/json-glib.h>
 #include <signal.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -714,17 +716,20 @@ typedef enum {
   KILL_AT_CHECKPOINT,  /* once the main file grows: in WAL, the commit is done, the checkpoint
                         * runs; with a rollback journal (a first import), the commit runs */
   KILL_AT_JOURNAL,     /* value ms after the rollback journal appears (a first import) */
+  KILL_AT_STAGING,     /* value ms after PROJECT.partial appears (a new project) */
 } KillWhen;
 
 /* Runs `dlen import` on @project and SIGKILLs it at the given point. FALSE when it had already
  * finished (successfully) by then. *@wal_at_kill: the WAL's size just before the kill (with a
- * rollback journal, the journal's). */
+ * rollback journal, the journal's; for a new project, PROJECT.partial's). With
+ * KILL_AT_CHECKPOINT, a @base_size of -1 (no project yet) waits for the project to appear. */
 static gboolean
 kill_import (const char *project, const char *log, KillWhen when, gint64 value, goffset base_size,
              goffset *wal_at_kill)
 {
   g_autofree char *wal = g_strconcat (project, "-wal", NULL);
   g_autofree char *journal = g_strconcat (project, "-journal", NULL);
+  g_autofree char *staging = g_strconcat (project, ".partial", NULL);
   const char *argv[] = { g_getenv ("DLEN_CLI"), "import", "--project", project, "--preset", "synthetic", log, NULL };
   g_autoptr (GError) error = NULL;
   GPid pid;
@@ -753,8 +758,16 @@ kill_import (const char *project, const char *log, KillWhen when, gint64 value, 
         g_usleep (200);
       g_usleep (value * 1000);
       break;
+    case KILL_AT_STAGING:
+      while (waitpid (pid, &status, WNOHANG) == 0 && file_size (staging) < 0)
+        g_usleep (200);
+      g_usleep (value * 1000);
+      break;
     }
-  *wal_at_kill = file_size (when == KILL_AT_JOURNAL || (when == KILL_AT_CHECKPOINT && base_size < 1 << 20) ? journal : wal);
+  if (when == KILL_AT_STAGING || (when == KILL_AT_CHECKPOINT && base_size < 0))
+    *wal_at_kill = file_size (staging);
+  else
+    *wal_at_kill = file_size (when == KILL_AT_JOURNAL || (when == KILL_AT_CHECKPOINT && base_size < 1 << 20) ? journal : wal);
   running = kill (pid, 0) == 0 && waitpid (pid, &status, WNOHANG) == 0;
   if (running)
     {
@@ -911,6 +924,58 @@ test_sigkill (void)
         assert_healthy (store);
       }
     g_assert_cmpuint (first_none, >=, 2);
+  }
+
+  /* An import that creates its project (dlen_store_import_new) killed while it builds the
+   * staging file and once the project has its name: no project at all, or all of it, and the
+   * next import of that name takes over what the killed one left. */
+  {
+    static const struct { KillWhen when; gint64 value; } new_kills[] = {
+      { KILL_AT_STAGING, 0 }, { KILL_AT_STAGING, 60 }, { KILL_AT_STAGING, 150 }, { KILL_AT_STAGING, 600 },
+      { KILL_AT_CHECKPOINT, 0 },
+    };
+    guint new_none = 0;
+    for (guint k = 0; k < G_N_ELEMENTS (new_kills); k++)
+      {
+        g_autofree char *project = g_strdup_printf ("%s/kill-created-%u.dlen", tmpdir, k);
+        g_autofree char *staging = g_strconcat (project, ".partial", NULL);
+        g_autoptr (GError) error = NULL;
+        g_autoptr (DlenStore) store = NULL;
+        goffset staging_at_kill;
+        gboolean running, created;
+        DlenImportReport report;
+        remove_project (project);
+        g_unlink (staging);
+        running = kill_import (project, log, new_kills[k].when, new_kills[k].value, -1, &staging_at_kill);
+        created = g_file_test (project, G_FILE_TEST_EXISTS);
+        g_test_message ("new project, kill %u: child %s, staging file %" G_GOFFSET_FORMAT " bytes, project %s", k,
+                        running ? "killed" : "already done", staging_at_kill, created ? "complete" : "absent");
+        if (created)
+          {
+            store = dlen_store_open (project, FALSE, &error);
+            g_assert_no_error (error);
+            assert_healthy (store);
+            g_assert_cmpint (sql_int (store, "SELECT count(*) FROM imports WHERE finished_ms IS NOT NULL"), ==, 1);
+            g_assert_cmpint (sql_int (store, "SELECT count(*) FROM impressions"), ==, n_log);
+            g_assert_false (g_file_test (staging, G_FILE_TEST_EXISTS));
+            import_ok (store, after_log, &o, 2000);
+          }
+        else
+          {
+            g_assert_true (running);
+            new_none++;
+            g_assert_true (dlen_store_import_new (project, after_log, &o, NULL, NULL, NULL, &report, &error));
+            g_assert_no_error (error);
+            g_assert_cmpuint (report.rows_accepted, ==, 2000);
+            dlen_import_report_clear (&report);
+            g_assert_false (g_file_test (staging, G_FILE_TEST_EXISTS));
+            store = dlen_store_open (project, FALSE, &error);
+            g_assert_no_error (error);
+            g_assert_cmpint (sql_int (store, "SELECT count(*) FROM impressions"), ==, 2000);
+          }
+        assert_healthy (store);
+      }
+    g_assert_cmpuint (new_none, >=, 2);
   }
 }
 
@@ -1656,6 +1721,158 @@ test_journal_modes (void)
   }
 }
 
+static gboolean
+exists (const char *path)
+{
+  GStatBuf st;
+  return g_lstat (path, &st) == 0;
+}
+
+/* dlen_store_import_new: the project that dlen_store_open + dlen_store_import make, in WAL, or
+ * no project at all (a strict failure, a cancel); an existing name refused; a killed import's
+ * leftovers taken over; a staging file locked by another import left alone. */
+static void
+test_import_new (void)
+{
+  g_autofree char *log = make_log_with_rejects ("new.csv", 6000, 0);
+  g_autofree char *project = tmp_path ("new.dlen");
+  g_autofree char *staging = g_strconcat (project, ".partial", NULL);
+  g_autofree char *staging_wal = g_strconcat (staging, "-wal", NULL);
+  g_autofree char *ref_digest = NULL, *strict_message = NULL;
+  static const char *const sqlite_files[] = { "-wal", "-shm", "-journal" };
+  DlenImportOptions o, strict;
+  DlenImportReport ref, report;
+
+  generic_options (&o, FALSE);
+  generic_options (&strict, TRUE);
+  {
+    g_autoptr (DlenStore) store = new_project ("new-ref.dlen");
+    g_autoptr (GError) error = NULL;
+    g_assert_true (dlen_store_import (store, log, &o, NULL, NULL, NULL, &ref, &error));
+    g_assert_no_error (error);
+    ref_digest = import_digest (store);
+  }
+  {
+    g_autoptr (DlenStore) store = new_project ("new-strict-ref.dlen");
+    g_autoptr (GError) error = NULL;
+    g_assert_false (dlen_store_import (store, log, &strict, NULL, NULL, NULL, &report, &error));
+    g_assert_nonnull (error);
+    strict_message = g_strdup (error->message);
+  }
+
+  /* A new project, as open + import make it, in WAL, with nothing beside it. */
+  remove_project (project);
+  g_unlink (staging);
+  {
+    g_autoptr (GError) error = NULL;
+    g_autoptr (DlenStore) store = NULL;
+    g_autofree char *digest = NULL, *mode = NULL;
+    g_assert_true (dlen_store_import_new (project, log, &o, NULL, NULL, NULL, &report, &error));
+    g_assert_no_error (error);
+    g_assert_cmpint (report.import_id, ==, 1);
+    g_assert_cmpuint (report.rows_read, ==, ref.rows_read);
+    g_assert_cmpuint (report.rows_accepted, ==, ref.rows_accepted);
+    g_assert_cmpuint (report.rows_rejected, ==, ref.rows_rejected);
+    g_assert_cmpstr (report.first_reject, ==, ref.first_reject);
+    dlen_import_report_clear (&report);
+    g_assert_false (exists (staging));
+    for (guint i = 0; i < G_N_ELEMENTS (sqlite_files); i++)
+      {
+        g_autofree char *aux = g_strconcat (project, sqlite_files[i], NULL);
+        g_autofree char *staging_aux = g_strconcat (staging, sqlite_files[i], NULL);
+        g_assert_false (exists (aux));
+        g_assert_false (exists (staging_aux));
+      }
+    store = dlen_store_open (project, FALSE, &error);
+    g_assert_no_error (error);
+    assert_healthy (store);
+    mode = journal_mode (store);
+    g_assert_cmpstr (mode, ==, "wal");
+    digest = import_digest (store);
+    g_assert_cmpstr (digest, ==, ref_digest);
+    g_assert_cmpint (sql_int (store, "SELECT count(*) FROM imports WHERE finished_ms IS NOT NULL AND length(sha256) = 64"),
+                     ==, 1);
+  }
+
+  /* An existing name is refused and left as it was. */
+  {
+    g_autoptr (GError) error = NULL;
+    g_autoptr (DlenStore) store = NULL;
+    g_autofree char *digest = NULL;
+    g_assert_false (dlen_store_import_new (project, log, &o, NULL, NULL, NULL, &report, &error));
+    g_assert_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS);
+    g_assert_cmpint (report.import_id, ==, 0);
+    g_clear_error (&error);
+    store = dlen_store_open (project, FALSE, &error);
+    g_assert_no_error (error);
+    digest = import_digest (store);
+    g_assert_cmpstr (digest, ==, ref_digest);
+    g_assert_cmpint (sql_int (store, "SELECT count(*) FROM imports"), ==, 1);
+  }
+
+  /* A strict failure and a cancel leave no project and no staging file. */
+  remove_project (project);
+  {
+    g_autoptr (GError) error = NULL;
+    g_assert_false (dlen_store_import_new (project, log, &strict, NULL, NULL, NULL, &report, &error));
+    g_assert_nonnull (error);
+    g_assert_cmpstr (error->message, ==, strict_message);
+    g_assert_cmpint (report.import_id, ==, 0);
+    g_assert_false (exists (project));
+    g_assert_false (exists (staging));
+  }
+  {
+    g_autoptr (GError) error = NULL;
+    g_autoptr (GCancellable) cancellable = g_cancellable_new ();
+    CancelState c = { cancellable, 0, 1, 0 };   /* at row 4,096 */
+    g_assert_false (dlen_store_import_new (project, log, &o, cancel_progress, &c, cancellable, &report, &error));
+    g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+    g_assert_cmpuint (c.rows_at_cancel, ==, 4096);
+    g_assert_false (exists (project));
+    g_assert_false (exists (staging));
+  }
+
+  /* A killed import's staging file and WAL (garbage here) are taken over, not replayed. */
+  g_assert_true (g_file_set_contents (staging, "SQLite format 3\0 left by a killed import", 40, NULL));
+  g_assert_true (g_file_set_contents (staging_wal, "not a WAL of this file", -1, NULL));
+  {
+    g_autoptr (GError) error = NULL;
+    g_autoptr (DlenStore) store = NULL;
+    g_autofree char *digest = NULL;
+    g_assert_true (dlen_store_import_new (project, log, &o, NULL, NULL, NULL, &report, &error));
+    g_assert_no_error (error);
+    dlen_import_report_clear (&report);
+    g_assert_false (exists (staging));
+    g_assert_false (exists (staging_wal));
+    store = dlen_store_open (project, FALSE, &error);
+    g_assert_no_error (error);
+    assert_healthy (store);
+    digest = import_digest (store);
+    g_assert_cmpstr (digest, ==, ref_digest);
+  }
+
+  /* Another import (here a lock held by this process) is creating the project: refused, and
+   * its staging file is untouched. */
+  remove_project (project);
+  {
+    g_autoptr (GError) error = NULL;
+    int fd = g_open (staging, O_RDWR | O_CREAT, 0644);
+    GStatBuf st;
+    g_assert_cmpint (fd, >=, 0);
+    g_assert_cmpint (write (fd, "busy", 4), ==, 4);
+    g_assert_cmpint (flock (fd, LOCK_EX), ==, 0);
+    g_assert_false (dlen_store_import_new (project, log, &o, NULL, NULL, NULL, &report, &error));
+    g_assert_error (error, G_IO_ERROR, G_IO_ERROR_BUSY);
+    g_assert_nonnull (strstr (error->message, "another import is creating this project"));
+    g_assert_false (exists (project));
+    g_assert_cmpint (g_stat (staging, &st), ==, 0);
+    g_assert_cmpint (st.st_size, ==, 4);
+    close (fd);
+    g_unlink (staging);
+  }
+  dlen_import_report_clear (&ref);
+}
+
 /* Imports @log into a new project @name; returns import_digest, the report in @report. */
 static char *
 import_and_digest (const char *name, const char *log, const DlenImportOptions *o, DlenImportReport *report)
@@ -1926,6 +2143,7 @@ main (int argc, char **argv)
   g_test_add_func ("/dlen/store/import/cancel", test_cancel);
   g_test_add_func ("/dlen/store/import/stage-limit", test_stage_limit);
   g_test_add_func ("/dlen/store/import/journal-modes", test_journal_modes);
+  g_test_add_func ("/dlen/store/import/new-project", test_import_new);
   g_test_add_func ("/dlen/store/import/two-readers", test_two_readers);
   g_test_add_func ("/dlen/store/import/two-readers/synthetic", test_two_readers_synthetic);
   g_test_add_func ("/dlen/store/import/two-readers/progress-cancel", test_two_readers_progress_cancel);
