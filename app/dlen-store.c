@@ -100,9 +100,11 @@ dlen_store_set_cancellable (DlenStore *s, GCancellable *cancellable)
   "  hist_likes20 INTEGER, hist_negative20 INTEGER," \
   "  truth REAL"
 /* No index on import_id: no query reads an import's impressions, and no import is ever deleted
- * (the cascade would then scan the table once); keeping one cost every import about 5 %. */
+ * (the cascade would then scan the table once); keeping one cost every import about 5 %. Every
+ * index entry ends with the rowid (id), so this one is in (user_id, time_ms, id) order; projects
+ * made before spelled the id out, which stored it twice and serves the same queries. */
 #define IMPRESSIONS_INDEXES \
-  "CREATE INDEX impressions_user_time ON impressions (user_id, time_ms, id);"
+  "CREATE INDEX impressions_user_time ON impressions (user_id, time_ms);"
 
 /* The current schema, for new projects; older ones are migrated (dlen_store_open). The keys of
  * users and items are unique through an index of their own (in version 1 and 2 a constraint),
@@ -1004,7 +1006,7 @@ key_id (DlenStore *s, Keys *k, GHashTable *cache, const char *key, GError **erro
  * through that order. For users new to the project the walk runs in memory between the two
  * passes of the import (place_rows), so each row is inserted once with its final features; users
  * the project already had are walked again from the table after the insert (replay_histories),
- * reading the (user_id, time_ms, id) index in order, without a sort. */
+ * reading the (user_id, time_ms) index (whose entries end with the id) in order, without a sort. */
 
 /* An INTEGER computed as SQL would: on int64 overflow SQLite falls back to a REAL. */
 typedef struct {
@@ -2274,13 +2276,15 @@ dlen_store_import (DlenStore *s, const char *path, const DlenImportOptions *o,
   if (!exec (s, "PRAGMA foreign_keys = OFF", error))
     goto out;
   /* The import's pages stay in memory until the commit (up to 64 MiB: a spill would write
-   * them twice). A project without impressions has a rollback journal (dlen_store_open): its
-   * first import then writes every page once, with the journal synced as in FULL mode, and
-   * switches the project to WAL once committed. A staged project (dlen_store_import_new) has
-   * neither journal nor syncs: it is synced once, whole, before it gets its name. */
+   * them twice, and under a rollback journal sync it). A project without impressions has a
+   * rollback journal (dlen_store_open): its first import then writes every page once, with the
+   * journal synced as in FULL mode, and switches the project to WAL once committed. A staged
+   * project (dlen_store_import_new) has neither journal nor syncs: it keeps SQLite's 2 MB
+   * cache, whose spills are plain writes into a file synced once, whole, before it gets its name
+   * (and reuse memory a larger cache would take fresh: about 2 % of a KuaiRand import). */
   rollback_journal = !journal_is_wal (s);
   cache_size = query_int (s, "PRAGMA cache_size", -2000);
-  if (!exec (s, rollback_journal && !s->staged ? "PRAGMA cache_size = -65536; PRAGMA synchronous = FULL"
+  if (!s->staged && !exec (s, rollback_journal ? "PRAGMA cache_size = -65536; PRAGMA synchronous = FULL"
                                                : "PRAGMA cache_size = -65536", error))
     goto out;
   if (!exec (s, "BEGIN IMMEDIATE", error))
