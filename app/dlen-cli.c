@@ -1,7 +1,6 @@
 /* dlen-cli.c: the `dlen` command-line tool: train, eval, predict, generate and info. */
 #include "config.h"
 
-#include <cblas.h>
 #include <errno.h>
 #include <glib/gstdio.h>
 #include <math.h>
@@ -1319,28 +1318,12 @@ log_to_stderr (DlenLogLevel level, const char *message, void *user_data)
     g_printerr ("dlen: %s\n", message);
 }
 
-#ifdef HAVE_BLAS_THREAD_SHUTDOWN
-/* OpenBLAS's own (it registers it to run before fork()): stops its thread pool, which is
- * started again should a call ever need it. */
-int blas_thread_shutdown_ (void);
-#endif
 
 int
 main (int argc, char **argv)
 {
   g_set_prgname ("dlen");
   dlen_set_log_callback (log_to_stderr, NULL);
-  /* One thread unless a command's --threads says otherwise: results then do not depend on how
-   * many cores the machine has. */
-  openblas_set_num_threads (1);
-#ifdef HAVE_BLAS_THREAD_SHUTDOWN
-  /* OpenBLAS starts its thread pool in its library constructor, and an idle pool thread spins
-   * (sched_yield) for about a tenth of a second before it sleeps: a core taken from a short
-   * command such as an import, which reads with two threads of its own. The engine runs
-   * OpenBLAS at one thread per thread of its own (see dlen_model_set_threads), so the pool is
-   * never used here. */
-  blas_thread_shutdown_ ();
-#endif
   if (argc < 2)
     {
       print_usage (stderr);

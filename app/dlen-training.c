@@ -188,10 +188,10 @@ dlen_training_run (DlenRows *rows, const DlenTrainingOptions *o, DlenTrainingRes
                    r->split_day, r->n_train + r->n_valid, r->n_test);
       return NULL;
     }
-  model = dlen_model_new (&rows->schema, &o->config);
-  if (!model)
+  if ((st = dlen_model_open_blas ()) != DLEN_STATUS_OK
+      || !(model = dlen_model_new (&rows->schema, &o->config)))
     {
-      dlen_set_error_from_status (error, DLEN_STATUS_INVALID, "model");
+      dlen_set_error_from_status (error, st != DLEN_STATUS_OK ? st : DLEN_STATUS_INVALID, "model");
       return NULL;
     }
   /* Validation and test scoring run on the training's threads too. */

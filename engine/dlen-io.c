@@ -479,6 +479,9 @@ dlen_model_load (const char *path, DlenModel **out)
   if (!out || !path)
     return _dlen_fail (DLEN_STATUS_INVALID, "path or output is NULL");
   *out = NULL;
+  /* First, so that a missing OpenBLAS is not taken for a bad file. */
+  if ((rc = dlen_model_open_blas ()) != DLEN_STATUS_OK)
+    return rc;
   rc = _dlen_safetensors_read (path, &st);
   if (rc != DLEN_STATUS_OK)
     return rc;

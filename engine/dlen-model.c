@@ -1,10 +1,10 @@
 /* dlen-model.c: model layout (embeddings, experts, gates, towers), forward and backward passes
  * on mini-batches through cblas_sgemm, and the DLEN head maths. */
-#include <cblas.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "dlen-blas.h"
 #include "dlen-model-private.h"
 #include "dlen-private.h"
 
@@ -280,7 +280,7 @@ _dlen_model_alloc (const DlenSchema *schema, const DlenModelConfig *config)
   const DlenModelConfig *c = config;
   uint32_t T, in;
   char name[64];
-  if (!schema || !config || check_config (schema, config) != DLEN_STATUS_OK)
+  if (!schema || !config || check_config (schema, config) != DLEN_STATUS_OK || dlen_model_open_blas () != DLEN_STATUS_OK)
     return NULL;
   m = calloc (1, sizeof *m);
   if (!m)
@@ -816,7 +816,7 @@ dense_forward (const float *p, const DlenMlp *mlp, uint32_t i, const float *in, 
 {
   uint32_t din = mlp->dims[i], dout = mlp->dims[i + 1];
   const float *w = p + mlp->w[i], *bias = p + mlp->b[i];
-  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, (int) B, (int) dout, (int) din,
+  _dlen_sgemm (CblasNoTrans, CblasNoTrans, (int) B, (int) dout, (int) din,
                1.0f, in, (int) din, w, (int) dout, 0.0f, out, (int) dout);
   for (uint32_t b = 0; b < B; b++)
     {
@@ -847,7 +847,7 @@ gate_forward (const float *p, DlenLevel *lv, DlenGate *gt, const float *in, uint
   uint32_t n = gt->n;
   if (n == 1)
     return;
-  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, (int) B, (int) n, (int) gt->in,
+  _dlen_sgemm (CblasNoTrans, CblasNoTrans, (int) B, (int) n, (int) gt->in,
                1.0f, in, (int) gt->in, p + gt->w, (int) n, 0.0f, gt->prob, (int) n);
   for (uint32_t b = 0; b < B; b++)
     {
@@ -927,14 +927,14 @@ mlp_backward (float *p, float *g, DlenMlp *mlp, float *dx_in, uint32_t B)
         relu_mask (gi, ai, (size_t) B * dout);
       /* Each weight has exactly this one gradient GEMM per step: it overwrites (beta 0), so the
        * step needs no zeroing of the gradient vector. */
-      cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, (int) din, (int) dout, (int) B,
+      _dlen_sgemm (CblasTrans, CblasNoTrans, (int) din, (int) dout, (int) B,
                    1.0f, a_prev, (int) din, gi, (int) dout, 0.0f, g + mlp->w[i - 1], (int) dout);
       column_sums (gb, gi, B, dout);
       if (i > 1)
-        cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, (int) B, (int) din, (int) dout,
+        _dlen_sgemm (CblasNoTrans, CblasTrans, (int) B, (int) din, (int) dout,
                      1.0f, gi, (int) dout, p + mlp->w[i - 1], (int) dout, 0.0f, mlp->grad[i - 1], (int) din);
       else if (dx_in)
-        cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, (int) B, (int) din, (int) dout,
+        _dlen_sgemm (CblasNoTrans, CblasTrans, (int) B, (int) din, (int) dout,
                      1.0f, gi, (int) dout, p + mlp->w[i - 1], (int) dout, 1.0f, dx_in, (int) din);
     }
 }
@@ -968,9 +968,9 @@ gate_backward (float *p, float *g, DlenLevel *lv, DlenGate *gt, const float *in,
         dl[j] = pr[j] * (dl[j] - dot);
     }
   column_sums (gb, gt->dlogit, B, n);
-  cblas_sgemm (CblasRowMajor, CblasTrans, CblasNoTrans, (int) gt->in, (int) n, (int) B,
+  _dlen_sgemm (CblasTrans, CblasNoTrans, (int) gt->in, (int) n, (int) B,
                1.0f, in, (int) gt->in, gt->dlogit, (int) n, 0.0f, g + gt->w, (int) n);
-  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, (int) B, (int) gt->in, (int) n,
+  _dlen_sgemm (CblasNoTrans, CblasTrans, (int) B, (int) gt->in, (int) n,
                1.0f, gt->dlogit, (int) n, p + gt->w, (int) n, 1.0f, dx_in, (int) gt->in);
 }
 

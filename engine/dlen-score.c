@@ -1,12 +1,12 @@
 /* dlen-score.c: scoring for dlen_model_predict and evaluation: fixed batches of rows spread
  * over worker threads with a workspace each, and one GEMM for all level-0 first layers and
  * gates. */
-#include <cblas.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include "dlen-blas.h"
 #include "dlen-model-private.h"
 #include "dlen-private.h"
 
@@ -251,7 +251,7 @@ static void
 dense (const float *p, const DlenMlp *mlp, uint32_t i, View in, View out, uint32_t B, int relu)
 {
   uint32_t din = mlp->dims[i], dout = mlp->dims[i + 1];
-  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, (int) B, (int) dout, (int) din,
+  _dlen_sgemm (CblasNoTrans, CblasNoTrans, (int) B, (int) dout, (int) din,
                1.0f, in.p, (int) in.ld, p + mlp->w[i], (int) dout, 0.0f, out.p, (int) out.ld);
   bias_act (out.p, out.ld, B, p + mlp->b[i], dout, relu ? dout : 0);
 }
@@ -303,7 +303,7 @@ score_batch (const DlenModel *m, const DlenScorer *sc, ScoreWs *ws, const DlenDa
   const float *p = m->p;
   const float *tower_out[DLEN_MAX_TASKS];
   _dlen_model_gather_x (m, ds, idx, B, ws->x, NULL);
-  cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, (int) B, (int) sc->n_fused, (int) m->d_in,
+  _dlen_sgemm (CblasNoTrans, CblasNoTrans, (int) B, (int) sc->n_fused, (int) m->d_in,
                1.0f, ws->x, (int) m->d_in, sc->w, (int) sc->n_fused, 0.0f, ws->fused, (int) sc->n_fused);
   bias_act (ws->fused, sc->n_fused, B, sc->b, sc->n_fused, sc->n_relu);
   for (uint32_t l = 0; l < m->n_levels; l++)
@@ -335,7 +335,7 @@ score_batch (const DlenModel *m, const DlenScorer *sc, ScoreWs *ws, const DlenDa
               uint32_t e0 = lv->group_first[g] < lv->group_first[g + 1] ? lv->group_first[g]
                                                                        : lv->group_first[m->n_tasks];
               View in = act_of[e0][0];
-              cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, (int) B, (int) gt->n, (int) gt->in,
+              _dlen_sgemm (CblasNoTrans, CblasNoTrans, (int) B, (int) gt->n, (int) gt->in,
                            1.0f, in.p, (int) in.ld, p + gt->w, (int) gt->n, 0.0f,
                            ws->logit[l][t].p, (int) ws->logit[l][t].ld);
               bias_act (ws->logit[l][t].p, ws->logit[l][t].ld, B, p + gt->b, gt->n, 0);
@@ -415,9 +415,9 @@ _dlen_model_score (DlenModel *m, const DlenDataset *ds, const size_t *rows, size
   /* The batches are too small for OpenBLAS's own threads to pay, and its threaded kernels may
    * round differently: one thread each, whatever the count. The setting is process-wide, so it
    * is restored when the workers are done. */
-  blas_threads = openblas_get_num_threads ();
+  blas_threads = _dlen_blas.get_num_threads ();
   if (blas_threads != 1)
-    openblas_set_num_threads (1);
+    _dlen_blas.set_num_threads (1);
   for (uint32_t i = 1; i < threads; i++)
     if (pthread_create (&tid[started + 1], NULL, score_worker, &workers[i]) == 0)
       started++;
@@ -427,7 +427,7 @@ _dlen_model_score (DlenModel *m, const DlenDataset *ds, const size_t *rows, size
   for (uint32_t i = 1; i <= started; i++)
     pthread_join (tid[i], NULL);
   if (blas_threads != 1)
-    openblas_set_num_threads (blas_threads);
+    _dlen_blas.set_num_threads (blas_threads);
   return DLEN_STATUS_OK;
 }
 

@@ -1,6 +1,5 @@
 /* dlen-train.c: the training loop (Adam, lazy sparse embedding updates, best-epoch keeping,
  * cancel and NaN handling), evaluation and batched prediction. */
-#include <cblas.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -10,6 +9,7 @@
 #include <xmmintrin.h>
 #include <pmmintrin.h>
 #endif
+#include "dlen-blas.h"
 #include "dlen/dlen-metrics.h"
 #include "dlen-model-private.h"
 #include "dlen-private.h"
@@ -44,7 +44,7 @@ now_seconds (void)
 static void
 set_threads (uint32_t threads)
 {
-  openblas_set_num_threads (threads ? (int) threads : 1);
+  _dlen_blas.set_num_threads (threads ? (int) threads : 1);
 }
 
 /* Subnormal floats (tiny Adam moments, vanishing activations) cost a hundred cycles each on x86;
@@ -707,7 +707,7 @@ dp_pool_free (DpPool *pool, DlenModel *m)
   pthread_mutex_destroy (&pool->mu);
   m->batch_norm = NULL;
   if (pool->blas_threads != 1)
-    openblas_set_num_threads (pool->blas_threads);
+    _dlen_blas.set_num_threads (pool->blas_threads);
   free (pool);
 }
 
@@ -727,9 +727,9 @@ dp_pool_new (DlenModel *m, uint32_t threads, uint32_t B, DpPool **out)
   pool->n = threads;
   /* Small GEMMs on several threads each: OpenBLAS's own threads would only compete. The
    * setting is process-wide, so it is restored with the pool. */
-  pool->blas_threads = openblas_get_num_threads ();
+  pool->blas_threads = _dlen_blas.get_num_threads ();
   if (pool->blas_threads != 1)
-    openblas_set_num_threads (1);
+    _dlen_blas.set_num_threads (1);
   pool->part[0].pool = pool;
   pool->part[0].model = m;
   m->batch_norm = &pool->norm;

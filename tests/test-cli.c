@@ -187,6 +187,43 @@ test_bad_files (void)
   }
 }
 
+/* The engine opens OpenBLAS at its first model: commands that never compute run without it
+ * (here with a stand-in of that name, which would break them were it loaded), and one that
+ * computes reports a library that is not OpenBLAS rather than crash. */
+static void
+test_blas_on_demand (void)
+{
+  const char *fake = g_getenv ("DLEN_FAKE_BLAS_DIR");
+  g_autofree char *saved = g_strdup (g_getenv ("LD_LIBRARY_PATH"));
+  g_autofree char *log = tmp_file ("blas-log.tsv", NULL);
+  g_autofree char *project = tmp_file ("blas.dlen", NULL);
+  Run r;
+
+  g_assert_nonnull (fake);
+  g_assert_true (g_setenv ("LD_LIBRARY_PATH", fake, TRUE));
+  r = run_dlen ("generate", "-o", log, "-n", "3000", "--users", "40", "--items", "200", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  run_clear (&r);
+  r = run_dlen ("import", "--project", project, log, "--preset", "synthetic", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  run_clear (&r);
+  r = run_dlen ("info", project, "--json", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "\"impressions\": 3000"));
+  run_clear (&r);
+  r = run_dlen ("train", project, "--epochs", "1", "-q", NULL);
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_nonnull (strstr (r.err, "libopenblas.so.0 is not OpenBLAS"));
+  run_clear (&r);
+  if (saved)
+    g_setenv ("LD_LIBRARY_PATH", saved, TRUE);
+  else
+    g_unsetenv ("LD_LIBRARY_PATH");
+  r = run_dlen ("train", project, "--epochs", "1", "-q", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  run_clear (&r);
+}
+
 /* ---- Real and synthetic training ------------------------------------------------------------ */
 
 /* Item side features (--item-features): joined on video_id, kept in the model's fields, joined
@@ -498,6 +535,7 @@ main (int argc, char **argv)
   tmpdir = g_dir_make_tmp ("dlen-cli-XXXXXX", NULL);
   g_test_add_func ("/dlen/cli/usage", test_usage);
   g_test_add_func ("/dlen/cli/bad-files", test_bad_files);
+  g_test_add_func ("/dlen/cli/blas-on-demand", test_blas_on_demand);
   g_test_add_func ("/dlen/cli/kuairand", test_kuairand);
   g_test_add_func ("/dlen/cli/kuairand-item-features", test_kuairand_item_features);
   g_test_add_func ("/dlen/cli/synthetic", test_synthetic_generate_train);

@@ -164,7 +164,16 @@ DlenModelConfig dlen_model_config_default (DlenArch arch);
 /* An opaque trained or untrained model. A model is used by one thread at a time. */
 typedef struct DlenModel DlenModel;
 
+/* A model with fresh parameters; NULL (last error set) when @config does not fit @schema or
+ * OpenBLAS cannot be loaded (see dlen_model_open_blas). */
 DlenModel *dlen_model_new (const DlenSchema *schema, const DlenModelConfig *config);
+
+/* The engine loads OpenBLAS when a process makes its first model (dlen_model_new,
+ * dlen_model_load), not at start: a process that never computes does not pay for it. This loads
+ * it now, once per process (thread-safe; later calls return the first outcome), at one thread,
+ * with the thread pool its constructor starts stopped. DLEN_STATUS_IO (last error set) when it
+ * cannot be loaded: call it first to tell a missing library from a bad configuration. */
+DlenStatus dlen_model_open_blas (void);
 void dlen_model_free (DlenModel *model);                   /* NULL is a no-op */
 const DlenSchema *dlen_model_schema (const DlenModel *model);
 const DlenModelConfig *dlen_model_config (const DlenModel *model);
