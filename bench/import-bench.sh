@@ -16,7 +16,8 @@
 # Contenders, each into a fresh file every run (what a user waits for, process start to exit):
 #   dlen         dlen import --project FRESH.dlen LOG --preset P [--no-user-features]: sha256 of the
 #                file, parsing and validation of every row, keys, derived features, one
-#                transaction, commit (the project runs WAL with synchronous=NORMAL).
+#                transaction; the project, created by the import, is built as FRESH.dlen.partial,
+#                synced once and renamed into place, and left in WAL.
 #   sqlite3      sqlite3 FRESH.db '.mode tabs' '.import LOG t' with the shell's defaults
 #                (rollback journal DELETE, synchronous=FULL): every column TEXT, no validation.
 #   sqlite3-wal  the same after PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL (the project's
