@@ -1169,6 +1169,38 @@ history_step (History *h, gint64 time_ms, guint32 session, gboolean liked, gbool
   h->n++;
 }
 
+/* The session number of step @s, @p of user @user_id, and its request number (when the log has
+ * none): session s of a user is user_id * 10^6 + s, its requests session * 10^5 + p / size. */
+static void
+step_numbers (gint64 user_id, gint64 s, gint64 p, const DlenImportOptions *o, SqlNumber *session, SqlNumber *request)
+{
+  *session = sql_mul_add ((SqlNumber) { FALSE, user_id, 0.0 }, 1000000, s);
+  *request = sql_mul_add (*session, 100000, p / o->request_size);
+}
+
+static gboolean
+column_is_number (sqlite3_stmt *st, int c, SqlNumber v)
+{
+  return v.real ? sqlite3_column_type (st, c) == SQLITE_FLOAT && sqlite3_column_double (st, c) == v.r
+                : sqlite3_column_type (st, c) == SQLITE_INTEGER && sqlite3_column_int64 (st, c) == v.i;
+}
+
+/* TRUE when columns @k.. of @st (session, request, session_pos, session_minutes, hist_likes20,
+ * hist_negative20) hold what bind_step would write for @x: the row needs no UPDATE. */
+static gboolean
+step_stored (sqlite3_stmt *st, int k, gint64 user_id, const Step *x, gboolean logged_request,
+             const DlenImportOptions *o)
+{
+  SqlNumber session, request;
+  step_numbers (user_id, x->s, x->p, o, &session, &request);
+  return column_is_number (st, k, session)
+         && (logged_request || column_is_number (st, k + 1, request))
+         && column_is_number (st, k + 2, (SqlNumber) { FALSE, x->p, 0.0 })
+         && sqlite3_column_type (st, k + 3) == SQLITE_FLOAT && sqlite3_column_double (st, k + 3) == x->minutes
+         && column_is_number (st, k + 4, (SqlNumber) { FALSE, x->likes20, 0.0 })
+         && column_is_number (st, k + 5, (SqlNumber) { FALSE, x->negative20, 0.0 });
+}
+
 /* Binds session, request, session_pos, session_minutes, hist_likes20, hist_negative20 from
  * parameter @k on: the session is numbered user_id * 1e6 + s, and a request, for a row without
  * a logged request id, session * 1e5 + p / request_size; with one, request stays NULL here
@@ -1177,12 +1209,13 @@ static void
 bind_step (sqlite3_stmt *st, int k, gint64 user_id, const Step *x, gboolean logged_request,
            const DlenImportOptions *o)
 {
-  SqlNumber session = sql_mul_add ((SqlNumber) { FALSE, user_id, 0.0 }, 1000000, x->s);
+  SqlNumber session, request;
+  step_numbers (user_id, x->s, x->p, o, &session, &request);
   bind_number (st, k, session);
   if (logged_request)
     sqlite3_bind_null (st, k + 1);
   else
-    bind_number (st, k + 1, sql_mul_add (session, 100000, x->p / o->request_size));
+    bind_number (st, k + 1, request);
   sqlite3_bind_int64 (st, k + 2, x->p);
   sqlite3_bind_double (st, k + 3, x->minutes);
   sqlite3_bind_int (st, k + 4, x->likes20);
@@ -1379,14 +1412,17 @@ typedef struct {
 } Replayed;
 
 /* Walks the users of @users marked for replay through all their impressions in the table and
- * writes the features (a logged request keeps its number). @liked and @negative are SQL
- * expressions over an impression's columns. */
+ * writes the features (a logged request keeps its number) where they changed: the rows this
+ * import added, and those after any of them in time. A log that continues a project (later
+ * days) rewrites no earlier row. @liked and @negative are SQL expressions over an impression's
+ * columns. */
 static gboolean
 replay_histories (DlenStore *s, GPtrArray *users, Strings *sessions, const char *liked, const char *negative,
                   const DlenImportOptions *o, GError **error)
 {
   g_autofree char *sql = g_strdup_printf (
-    "SELECT id, time_ms, log_session, log_request IS NOT NULL, %s, %s FROM impressions"
+    "SELECT id, time_ms, log_session, log_request IS NOT NULL, %s, %s,"
+    " session, request, session_pos, session_minutes, hist_likes20, hist_negative20 FROM impressions"
     " WHERE user_id = ? ORDER BY time_ms, id", liked, negative);
   g_autoptr (sqlite3_stmt) sel = NULL, upd = NULL, upd_logged = NULL;
   g_autoptr (GArray) rows = g_array_new (FALSE, FALSE, sizeof (Replayed));
@@ -1421,7 +1457,8 @@ replay_histories (DlenStore *s, GPtrArray *users, Strings *sessions, const char 
           history_step (h, (gint64) sqlite3_column_int64 (sel, 1),
                         strings_id (sessions, (const char *) sqlite3_column_text (sel, 2)),
                         sqlite3_column_int (sel, 4) != 0, sqlite3_column_int (sel, 5) != 0, o, &r.x);
-          g_array_append_val (rows, r);
+          if (!step_stored (sel, 6, h->id, &r.x, r.logged_request, o))
+            g_array_append_val (rows, r);
         }
       sqlite3_reset (sel);
       if (rc != SQLITE_DONE)
@@ -1715,11 +1752,12 @@ row_values (Value *v, gint64 import_id, const DlenSchema *schema, const DlenImpo
     }
   else
     {
-      SqlNumber session = sql_mul_add ((SqlNumber) { FALSE, r->user->id, 0.0 }, 1000000, r->out.s);
+      SqlNumber session, request;
+      step_numbers (r->user->id, r->out.s, r->out.p, o, &session, &request);
       value_number (&v[0], session);
       v[1].type = VAL_NULL;
       if (!rec->request)
-        value_number (&v[1], sql_mul_add (session, 100000, r->out.p / o->request_size));
+        value_number (&v[1], request);
       value_int (&v[2], r->out.p);
       value_double (&v[3], r->out.minutes);
       value_int (&v[4], r->out.likes20);

@@ -1193,17 +1193,19 @@ hist_equal (const Hist *a, const Hist *b)
 }
 
 /* "user:line" -> Hist of every impression of a project. The session number is made relative
- * to the user (the store numbers sessions user_id * 1e6 + n, and user ids are per project). */
+ * to the user (the store numbers sessions user_id * 1e6 + n, and user ids are per project).
+ * With @lines, the line is @lines[import - 1][line]: a line of the log the imports were cut from. */
 static GHashTable *
-read_hist (DlenStore *store)
+read_hist (DlenStore *store, GArray *const *lines)
 {
   GHashTable *h = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   g_autoptr (sqlite3_stmt) st = sql_prepare (store,
     "SELECT u.key, i.line, i.hist_likes20, i.hist_negative20, i.session_pos, i.session - i.user_id * 1000000,"
-    " i.session_minutes FROM impressions i JOIN users u ON u.id = i.user_id");
+    " i.session_minutes, i.import_id FROM impressions i JOIN users u ON u.id = i.user_id");
   while (sqlite3_step (st) == SQLITE_ROW)
     {
       Hist *x = g_new0 (Hist, 1);
+      guint64 line;
       for (int c = 2; c < 7; c++)
         g_assert_cmpint (sqlite3_column_type (st, c), !=, SQLITE_NULL);
       x->likes = sqlite3_column_int64 (st, 2);
@@ -1211,8 +1213,10 @@ read_hist (DlenStore *store)
       x->pos = sqlite3_column_int64 (st, 4);
       x->session = sqlite3_column_int64 (st, 5);
       x->minutes = sqlite3_column_double (st, 6);
-      g_hash_table_insert (h, g_strdup_printf ("%s:%" G_GINT64_FORMAT, sqlite3_column_text (st, 0),
-                                               (gint64) sqlite3_column_int64 (st, 1)), x);
+      line = (guint64) sqlite3_column_int64 (st, 1);
+      if (lines)
+        line = g_array_index (lines[sqlite3_column_int64 (st, 7) - 1], guint64, line);
+      g_hash_table_insert (h, g_strdup_printf ("%s:%" G_GUINT64_FORMAT, sqlite3_column_text (st, 0), line), x);
     }
   return h;
 }
@@ -1226,6 +1230,20 @@ static const char *const leak_maps[] = {
   "user_id=user", "item_id=item", "time_ms=time", "click=neutral", "like=weak-positive", "share=positive",
   "dislike=weak-negative", "stay_s=duration-s", NULL
 };
+
+/* The import options of a leak case. */
+static void
+leak_options (const LeakCase *c, DlenImportOptions *o)
+{
+  dlen_import_options_init (o);
+  if (c->synthetic)
+    o->load.preset = "synthetic";
+  else
+    {
+      o->load.preset = "generic";
+      o->load.maps = leak_maps;
+    }
+}
 
 /* Recomputes the history features of every impression of @log from the log alone and compares
  * them with the project's. */
@@ -1357,18 +1375,11 @@ test_leakage (gconstpointer data)
   lb = log_read (b_log);
   g_assert_cmpuint (lb.rows->len, ==, la.rows->len + n_added);
 
-  dlen_import_options_init (&o);
-  if (c->synthetic)
-    o.load.preset = "synthetic";
-  else
-    {
-      o.load.preset = "generic";
-      o.load.maps = leak_maps;
-    }
+  leak_options (c, &o);
   import_ok (a, a_log, &o, la.rows->len);
   import_ok (b, b_log, &o, lb.rows->len);
-  ha = read_hist (a);
-  hb = read_hist (b);
+  ha = read_hist (a, NULL);
+  hb = read_hist (b, NULL);
 
   /* Every impression before its user's first altered row has the same features in A and B. */
   for (guint i = 0; i < la.rows->len; i++)
@@ -1405,6 +1416,81 @@ test_leakage (gconstpointer data)
   assert_brute_force (&lb, hb, c, o.session_gap_minutes);
   log_clear (&la);
   log_clear (&lb);
+}
+
+static gint
+compare_i64 (gconstpointer a, gconstpointer b)
+{
+  gint64 x = *(const gint64 *) a, y = *(const gint64 *) b;
+  return x < y ? -1 : x > y;
+}
+
+/* A log imported in two parts, the second continuing the first in time ("append") or holding
+ * about a third of the rows from all along ("interleaved", many earlier than rows of the first
+ * of the same users), has the features
+ * of the whole log imported at once, recomputed from the log: the second import walks the users
+ * it shares with the first again, and must rewrite every row whose features it changes. */
+static void
+test_history_two_imports (gconstpointer data)
+{
+  const LeakCase *c = data;
+  g_autofree char *whole = g_strdup_printf ("%s/split-%s.tsv", tmpdir, c->name);
+  Log lw;
+  DlenImportOptions o;
+  gint64 median;
+  g_autoptr (GArray) times = g_array_new (FALSE, FALSE, sizeof (gint64));
+
+  generate (whole, "6000", "40", "4");
+  lw = log_read (whole);
+  for (guint i = 0; i < lw.rows->len; i++)
+    g_array_append_val (times, ((const LogRow *) lw.rows->pdata[i])->time);
+  g_array_sort (times, compare_i64);
+  median = g_array_index (times, gint64, times->len / 2);
+  leak_options (c, &o);
+  for (int split = 0; split < 2; split++)
+    {
+      g_autofree char *name = g_strdup_printf ("split-%s-%d.dlen", c->name, split);
+      g_autoptr (DlenStore) store = new_project (name);
+      g_autoptr (GHashTable) hist = NULL;
+      GArray *lines[2] = { g_array_new (FALSE, FALSE, sizeof (guint64)), g_array_new (FALSE, FALSE, sizeof (guint64)) };
+      GString *text[2];
+      guint64 n[2] = { 0, 0 };
+      for (int p = 0; p < 2; p++)
+        {
+          guint64 none = 0;
+          text[p] = g_string_new ("user_id\titem_id\tcategory\tsession_id\trequest_id\tposition\ttime_ms\tclick\t"
+                                  "long_view\tlike\tshare\tdislike\tstay_s\tobjectionable\temotion\temotion_p\n");
+          g_array_append_val (lines[p], none);   /* lines 0 and 1 (the header) map to nothing */
+          g_array_append_val (lines[p], none);
+        }
+      for (guint i = 0; i < lw.rows->len; i++)
+        {
+          const LogRow *r = lw.rows->pdata[i];
+          /* (Rows of one time stay together: ties are in file order in the whole log, in
+           * import order here.) */
+          int p = split == 0 ? r->time > median : (r->time / 1000) % 3 == 0;
+          g_autofree char *line = g_strjoinv ("\t", r->f);
+          g_string_append_printf (text[p], "%s\n", line);
+          g_array_append_val (lines[p], r->line);
+          n[p]++;
+        }
+      for (int p = 0; p < 2; p++)
+        {
+          g_autofree char *part = g_strdup_printf ("%s/split-%s-%d-%d.tsv", tmpdir, c->name, split, p);
+          g_assert_true (g_file_set_contents (part, text[p]->str, (gssize) text[p]->len, NULL));
+          g_string_free (text[p], TRUE);
+          import_ok (store, part, &o, n[p]);
+        }
+      g_assert_cmpuint (n[0], >, 1000);
+      g_assert_cmpuint (n[1], >, 1000);
+      g_assert_cmpint (sql_int (store, "SELECT count(*) FROM impressions WHERE session_minutes IS NULL"), ==, 0);
+      hist = read_hist (store, lines);
+      assert_brute_force (&lw, hist, c, o.session_gap_minutes);
+      assert_healthy (store);
+      g_array_unref (lines[0]);
+      g_array_unref (lines[1]);
+    }
+  log_clear (&lw);
 }
 
 /* ---- Training from a project equals training from the file ------------------------------------- */
@@ -2155,6 +2241,11 @@ main (int argc, char **argv)
     {
       g_autofree char *path = g_strdup_printf ("/dlen/store/history/leakage/%s", leak_cases[i].name);
       g_test_add_data_func (path, &leak_cases[i], test_leakage);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (leak_cases); i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/dlen/store/history/two-imports/%s", leak_cases[i].name);
+      g_test_add_data_func (path, &leak_cases[i], test_history_two_imports);
     }
   g_test_add_func ("/dlen/store/import/item-features", test_import_item_features);
   g_test_add_func ("/dlen/store/migrate-v1", test_migrate_v1);
