@@ -1103,8 +1103,10 @@ strings_id (Strings *t, const char *v)
 typedef struct {
   const char *key;             /* users.key (owned by the import's user table) */
   gint64 id;                   /* users.id */
-  gboolean replay;             /* had impressions before this import: walked from the table */
+  gboolean replay;             /* had impressions before this import, some later than its first
+                                * one here: walked from the table after the insert */
   guint32 first, n_rows;       /* its rows in the import (place_rows) */
+  gint64 first_time;           /* the earliest time among them */
   gint64 n;                    /* impressions walked */
   gint64 s, p;                 /* 1-based session number, 0-based position in it */
   gint64 prev_time, start_time;
@@ -1411,42 +1413,101 @@ typedef struct {
   Step x;
 } Replayed;
 
-/* Walks the users of @users marked for replay through all their impressions in the table and
- * writes the features (a logged request keeps its number) where they changed: the rows this
- * import added, and those after any of them in time. A log that continues a project (later
- * days) rewrites no earlier row. @liked and @negative are SQL expressions over an impression's
- * columns. */
+/* Restores the walk of @h to just after the last of its impressions that nothing of import
+ * @import_id precedes (time at most *@from, an earlier import): from that row's stored features
+ * and whether each of the 20 up to it (@before, newest first) was liked or negative. With none,
+ * the walk starts afresh at *@from; when the stored numbers cannot be read back (a session
+ * number past int64, stored as REAL) at the user's first impression (*@from = G_MININT64). */
+static gboolean
+history_resume (DlenStore *s, sqlite3_stmt *before, History *h, Strings *sessions, gint64 import_id, gint64 *from,
+                GError **error)
+{
+  int rc, k = 0;
+  history_restart (h);
+  sqlite3_reset (before);
+  sqlite3_bind_int64 (before, 1, h->id);
+  sqlite3_bind_int64 (before, 2, *from);
+  sqlite3_bind_int64 (before, 3, import_id);
+  while ((rc = sqlite3_step (before)) == SQLITE_ROW)
+    {
+      if (k == 0)
+        {
+          if (sqlite3_column_type (before, 4) != SQLITE_INTEGER || sqlite3_column_type (before, 5) != SQLITE_INTEGER
+              || sqlite3_column_type (before, 6) != SQLITE_FLOAT)
+            {
+              *from = G_MININT64;
+              break;
+            }
+          /* As history_step and step_numbers left them (an INTEGER session number did not
+           * overflow, and minutes hold a whole number of ms over 60,000 exactly enough). */
+          h->s = (gint64) sqlite3_column_int64 (before, 4) - h->id * 1000000;
+          h->p = (gint64) sqlite3_column_int64 (before, 5);
+          h->prev_time = (gint64) sqlite3_column_int64 (before, 0);
+          h->start_time = h->prev_time - llround (sqlite3_column_double (before, 6) * 60000.0);
+          h->prev_session = strings_id (sessions, (const char *) sqlite3_column_text (before, 1));
+          h->n = 1;
+        }
+      h->liked |= (sqlite3_column_int (before, 2) != 0 ? 1u : 0u) << k;
+      h->negative |= (sqlite3_column_int (before, 3) != 0 ? 1u : 0u) << k;
+      k++;
+    }
+  sqlite3_reset (before);
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+    return sql_fail (s, error, "cannot read the impressions of a user");
+  if (*from == G_MININT64)
+    history_restart (h);
+  return TRUE;
+}
+
+/* Walks the users of @users marked for replay through their impressions in the table and
+ * writes the features (a logged request keeps its number) where they changed. A row's features
+ * come from the rows before it, so only the rows from a user's first impression in this import
+ * @import_id on are walked, from the state its stored rows before leave (history_resume); of
+ * those, only the ones whose features change are rewritten: the new rows, and those after one
+ * of them in time. A log that continues a project (later days) rewrites no earlier row. Rows
+ * before keep the features their own import derived (with its session gap and request size).
+ * @liked and @negative are SQL expressions over an impression's columns. */
 static gboolean
 replay_histories (DlenStore *s, GPtrArray *users, Strings *sessions, const char *liked, const char *negative,
-                  const DlenImportOptions *o, GError **error)
+                  gint64 import_id, const DlenImportOptions *o, GError **error)
 {
+  /* Rows of this import at the first one's time follow the older ones at that time (ids grow). */
   g_autofree char *sql = g_strdup_printf (
     "SELECT id, time_ms, log_session, log_request IS NOT NULL, %s, %s,"
     " session, request, session_pos, session_minutes, hist_likes20, hist_negative20 FROM impressions"
-    " WHERE user_id = ? ORDER BY time_ms, id", liked, negative);
-  g_autoptr (sqlite3_stmt) sel = NULL, upd = NULL, upd_logged = NULL;
+    " WHERE user_id = ?1 AND time_ms >= ?2 AND (time_ms > ?2 OR import_id = ?3) ORDER BY time_ms, id", liked, negative);
+  g_autofree char *before_sql = g_strdup_printf (
+    "SELECT time_ms, log_session, %s, %s, session, session_pos, session_minutes FROM impressions"
+    " WHERE user_id = ?1 AND time_ms <= ?2 AND import_id <> ?3 ORDER BY time_ms DESC, id DESC LIMIT 20",
+    liked, negative);
+  g_autoptr (sqlite3_stmt) sel = NULL, before = NULL, upd = NULL, upd_logged = NULL;
   g_autoptr (GArray) rows = g_array_new (FALSE, FALSE, sizeof (Replayed));
   int rc;
 
   for (guint u = 0; u < users->len; u++)
     {
       History *h = users->pdata[u];
+      gint64 from = h->first_time;
       if (!h->replay)
         continue;
       if (!sel)
         {
           sel = prepare (s, sql, error);
+          before = prepare (s, before_sql, error);
           upd = prepare (s, "UPDATE impressions SET session = ?, request = ?, session_pos = ?, session_minutes = ?,"
                             " hist_likes20 = ?, hist_negative20 = ? WHERE id = ?", error);
           upd_logged = prepare (s, "UPDATE impressions SET session = ?, session_pos = ?3, session_minutes = ?4,"
                                    " hist_likes20 = ?5, hist_negative20 = ?6 WHERE id = ?7", error);
-          if (!sel || !upd || !upd_logged)
+          if (!sel || !before || !upd || !upd_logged)
             return FALSE;
         }
-      history_restart (h);
+      if (!history_resume (s, before, h, sessions, import_id, &from, error))
+        return FALSE;
       g_array_set_size (rows, 0);
       sqlite3_reset (sel);
       sqlite3_bind_int64 (sel, 1, h->id);
+      sqlite3_bind_int64 (sel, 2, from);
+      sqlite3_bind_int64 (sel, 3, import_id);
       /* Read the user's rows completely before writing any, so the UPDATEs never run under
        * the open SELECT. */
       while ((rc = sqlite3_step (sel)) == SQLITE_ROW)
@@ -1473,6 +1534,44 @@ replay_histories (DlenStore *s, GPtrArray *users, Strings *sessions, const char 
           if (sqlite3_step (st) != SQLITE_DONE)
             return sql_fail (s, error, "cannot store derived features");
         }
+    }
+  return TRUE;
+}
+
+/* Users of @users the project had before whose earlier impressions all come before this
+ * import's first one (a log that continues the project): their walk resumes from the stored
+ * rows (history_resume) and goes on in memory with the new ones (place_rows), which are then
+ * inserted final, like a new user's, rather than walked and rewritten from the table. */
+static gboolean
+resume_known_users (DlenStore *s, GPtrArray *users, Strings *sessions, const char *liked, const char *negative,
+                    gint64 import_id, GError **error)
+{
+  g_autofree char *before_sql = g_strdup_printf (
+    "SELECT time_ms, log_session, %s, %s, session, session_pos, session_minutes FROM impressions"
+    " WHERE user_id = ?1 AND time_ms <= ?2 AND import_id <> ?3 ORDER BY time_ms DESC, id DESC LIMIT 20",
+    liked, negative);
+  g_autoptr (sqlite3_stmt) later = NULL, before = NULL;
+  for (guint u = 0; u < users->len; u++)
+    {
+      History *h = users->pdata[u];
+      gint64 from = h->first_time;
+      int rc;
+      if (!h->replay)
+        continue;
+      if (!later && (!(later = prepare (s, "SELECT EXISTS (SELECT 1 FROM impressions WHERE user_id = ? AND time_ms > ?)",
+                                        error))
+                     || !(before = prepare (s, before_sql, error))))
+        return FALSE;
+      sqlite3_reset (later);
+      sqlite3_bind_int64 (later, 1, h->id);
+      sqlite3_bind_int64 (later, 2, h->first_time);
+      if ((rc = sqlite3_step (later)) != SQLITE_ROW)
+        return sql_fail (s, error, "cannot read the impressions of a user");
+      if (sqlite3_column_int (later, 0))
+        continue;
+      if (!history_resume (s, before, h, sessions, import_id, &from, error))
+        return FALSE;
+      h->replay = from == G_MININT64;   /* (stored numbers it cannot read back: walked from the table) */
     }
   return TRUE;
 }
@@ -1888,7 +1987,12 @@ pass1_accept (Pass1 *p, History *h, gint64 time_ms, guint32 session, guint32 req
 {
   ImportRow r;
   if (h->n_rows++ == 0)
-    g_ptr_array_add (p->user_list, h);
+    {
+      g_ptr_array_add (p->user_list, h);
+      h->first_time = time_ms;
+    }
+  else if (time_ms < h->first_time)
+    h->first_time = time_ms;
   if (p->rows->len == G_MAXUINT32)
     {
       g_set_error (error, DLEN_ERROR, DLEN_ERROR_DATA, "%s: more than %u rows in one import", p->path, G_MAXUINT32);
@@ -2476,6 +2580,8 @@ dlen_store_import (DlenStore *s, const char *path, const DlenImportOptions *o,
   if (logged_requests)
     rank_requests = query_int (s, "SELECT EXISTS (SELECT 1 FROM impressions WHERE log_request IS NOT NULL)", 1) == 0;
   g_ptr_array_sort (user_list, compare_history_id);
+  if (!resume_known_users (s, user_list, &sessions, liked_sql->str, negative_sql->str, report->import_id, error))
+    goto rollback;
   {
     /* On two cores the walk (memory only) runs beside the inserts of the new users and, when
      * the rows are staged, items (SQLite only; they share nothing). */
@@ -2531,7 +2637,7 @@ dlen_store_import (DlenStore *s, const char *path, const DlenImportOptions *o,
     }
   g_clear_pointer (&rows, g_array_unref);
 
-  if (!replay_histories (s, user_list, &sessions, liked_sql->str, negative_sql->str, o, error)
+  if (!replay_histories (s, user_list, &sessions, liked_sql->str, negative_sql->str, report->import_id, o, error)
       || (logged_requests && !rank_requests && !number_logged_requests (s, error)))
     goto rollback;
   if (!sha_job_check (s, &sha, TRUE, error))

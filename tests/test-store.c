@@ -282,8 +282,9 @@ import_ok (DlenStore *store, const char *path, const DlenImportOptions *o, guint
 {
   g_autoptr (GError) error = NULL;
   DlenImportReport report;
-  g_assert_true (dlen_store_import (store, path, o, NULL, NULL, NULL, &report, &error));
+  gboolean ok = dlen_store_import (store, path, o, NULL, NULL, NULL, &report, &error);
   g_assert_no_error (error);
+  g_assert_true (ok);
   g_assert_cmpuint (report.rows_accepted, ==, expect_rows);
   dlen_import_report_clear (&report);
 }
