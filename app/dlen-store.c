@@ -106,6 +106,14 @@ dlen_store_set_cancellable (DlenStore *s, GCancellable *cancellable)
 #define IMPRESSIONS_INDEXES \
   "CREATE INDEX impressions_user_time ON impressions (user_id, time_ms);"
 
+/* The logged requests: impressions.request is -id of its (user, log_request) pair, the same
+ * number for the same pair in every import. (Until version 4 the numbers were the dense rank of
+ * the pairs, renumbered over the whole project at every import; a version-3 project's numbers
+ * become its requests' ids.) */
+#define REQUESTS_TABLE \
+  "CREATE TABLE requests (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users (id), key TEXT NOT NULL);" \
+  "CREATE UNIQUE INDEX requests_key ON requests (user_id, key);"
+
 /* The current schema, for new projects; older ones are migrated (dlen_store_open). The keys of
  * users and items are unique through an index of their own (in version 1 and 2 a constraint),
  * which a first import builds after the keys are in (keys_flush). */
@@ -136,6 +144,7 @@ static const char *const schema =
   "CREATE UNIQUE INDEX users_key ON users (key);"
   "CREATE TABLE items (id INTEGER PRIMARY KEY, key TEXT NOT NULL);"
   "CREATE UNIQUE INDEX items_key ON items (key);"
+  REQUESTS_TABLE
   IMPRESSIONS_TABLE ");"
   IMPRESSIONS_INDEXES
   "CREATE TABLE models ("
@@ -315,6 +324,21 @@ store_open (const char *path, gboolean create, gboolean staged, GError **error)
       if (!exec (s, "BEGIN IMMEDIATE", error))
         return NULL;
       if (!exec (s, "DROP INDEX IF EXISTS impressions_import; PRAGMA user_version = 3;", error)
+          || !exec (s, "COMMIT", error))
+        {
+          sqlite3_exec (s->db, "ROLLBACK", NULL, NULL, NULL);
+          return NULL;
+        }
+    }
+  if (version < 4)
+    {
+      /* 4: the requests table, from the numbers the impressions hold. */
+      if (!exec (s, "BEGIN IMMEDIATE", error))
+        return NULL;
+      if (!exec (s, REQUESTS_TABLE
+                    "INSERT INTO requests (id, user_id, key) SELECT DISTINCT -request, user_id, log_request"
+                    " FROM impressions WHERE log_request IS NOT NULL ORDER BY 1;"
+                    "PRAGMA user_version = 4;", error)
           || !exec (s, "COMMIT", error))
         {
           sqlite3_exec (s->db, "ROLLBACK", NULL, NULL, NULL);
@@ -1103,6 +1127,7 @@ strings_id (Strings *t, const char *v)
 typedef struct {
   const char *key;             /* users.key (owned by the import's user table) */
   gint64 id;                   /* users.id */
+  gboolean known;              /* in the project before this import */
   gboolean replay;             /* had impressions before this import, some later than its first
                                 * one here: walked from the table after the insert */
   guint32 first, n_rows;       /* its rows in the import (place_rows) */
@@ -1235,6 +1260,7 @@ user_history (DlenStore *s, Keys *k, GHashTable *cache, const char *key, GError 
     return h;
   h = g_new0 (History, 1);
   h->id = keys_add (s, k, key, &h->replay, error);
+  h->known = h->replay;
   if (h->id < 0)
     {
       g_free (h);
@@ -1295,18 +1321,25 @@ compare_string_ids (gconstpointer a, gconstpointer b, gpointer data)
   return strcmp (t->names->pdata[*(const guint32 *) a - 1], t->names->pdata[*(const guint32 *) b - 1]);
 }
 
+/* A logged request of the import: its user and request id (in the import's Strings). */
+typedef struct {
+  const History *user;
+  guint32 request;
+} RequestPair;
+
 /* Computes the derived features of the @n rows of the import (pass 1's ImportRow.in) into
  * their ImportRow.out: walks every user new to the project through its rows in time order
- * (file order among equal times), and, with @rank_requests, numbers the logged requests: the
- * dense rank of (user id, request id) over the import, the same order as SQL's
- * DENSE_RANK() OVER (ORDER BY user_id, log_request), since request ids compare as strcmp does
- * under SQLite's BINARY collation. @users are the import's users, sorted by id. */
+ * (file order among equal times), and, with @number_requests, numbers the import's logged
+ * (user id, request id) pairs 1, 2, ... in that order (request ids compare as strcmp does under
+ * SQLite's BINARY collation), out.rank, appending each pair to @pairs (pair k at k - 1):
+ * requests_resolve() turns them into the project's numbers. @users are the import's users,
+ * sorted by id. */
 static void
-place_rows (ImportRow *rows, guint32 n, GPtrArray *users, Strings *requests, gboolean rank_requests,
-            const DlenImportOptions *o)
+place_rows (ImportRow *rows, guint32 n, GPtrArray *users, Strings *requests, gboolean number_requests,
+            GArray *pairs, const DlenImportOptions *o)
 {
   g_autofree guint32 *order = g_new (guint32, n);
-  g_autofree guint32 *request_key = NULL;
+  g_autofree guint32 *request_key = NULL, *by_key = NULL;
   g_autoptr (GArray) keys = g_array_new (FALSE, FALSE, sizeof (guint32));
   g_autoptr (GArray) ranks = g_array_new (FALSE, FALSE, sizeof (guint32));
   guint32 first = 0, rank_base = 0;
@@ -1324,16 +1357,16 @@ place_rows (ImportRow *rows, guint32 n, GPtrArray *users, Strings *requests, gbo
       History *h = rows[i].user;
       order[h->first + h->n_rows++] = i;
     }
-  if (rank_requests)
+  if (number_requests)
     {
       /* Request ids in strcmp order, so that comparing two is comparing two numbers. */
-      g_autofree guint32 *sorted = g_new (guint32, requests->names->len);
+      by_key = g_new (guint32, requests->names->len);
       request_key = g_new0 (guint32, requests->names->len + 1);
       for (guint i = 0; i < requests->names->len; i++)
-        sorted[i] = i + 1;
-      g_qsort_with_data (sorted, (gint) requests->names->len, sizeof (guint32), compare_string_ids, requests);
+        by_key[i] = i + 1;
+      g_qsort_with_data (by_key, (gint) requests->names->len, sizeof (guint32), compare_string_ids, requests);
       for (guint i = 0; i < requests->names->len; i++)
-        request_key[sorted[i]] = i + 1;
+        request_key[by_key[i]] = i + 1;
     }
 
   for (guint u = 0; u < users->len; u++)
@@ -1352,7 +1385,7 @@ place_rows (ImportRow *rows, guint32 n, GPtrArray *users, Strings *requests, gbo
       /* The user's distinct requests, ranked after those of the users before. */
       g_array_set_size (ranks, h->n_rows);
       memset (ranks->data, 0, (gsize) h->n_rows * sizeof (guint32));
-      if (rank_requests)
+      if (number_requests)
         {
           guint32 distinct = 0;
           g_array_set_size (keys, 0);
@@ -1363,6 +1396,11 @@ place_rows (ImportRow *rows, guint32 n, GPtrArray *users, Strings *requests, gbo
           for (guint32 j = 0; j < keys->len; j++)
             if (j == 0 || g_array_index (keys, guint32, j) != g_array_index (keys, guint32, distinct - 1))
               g_array_index (keys, guint32, distinct++) = g_array_index (keys, guint32, j);
+          for (guint32 j = 0; j < distinct; j++)
+            {
+              RequestPair pair = { h, by_key[g_array_index (keys, guint32, j) - 1] };
+              g_array_append_val (pairs, pair);
+            }
           for (guint32 j = 0; j < h->n_rows; j++)
             if (rows[seg[j]].in.request)
               {
@@ -1395,7 +1433,8 @@ typedef struct {
   guint32 n;
   GPtrArray *users;
   Strings *requests;
-  gboolean rank_requests;
+  gboolean number_requests;
+  GArray *pairs;
   const DlenImportOptions *o;
 } Placement;
 
@@ -1403,7 +1442,7 @@ static gpointer
 placement_run (gpointer data)
 {
   Placement *p = data;
-  place_rows (p->rows, p->n, p->users, p->requests, p->rank_requests, p->o);
+  place_rows (p->rows, p->n, p->users, p->requests, p->number_requests, p->pairs, p->o);
   return NULL;
 }
 
@@ -1576,14 +1615,79 @@ resume_known_users (DlenStore *s, GPtrArray *users, Strings *sessions, const cha
   return TRUE;
 }
 
-/* Logged request ids: one number per distinct (user, request) pair over the whole project. */
+/* The new pairs of requests_resolve, for insert_rows. */
+typedef struct {
+  ValueSource base;
+  const GArray *pairs;         /* RequestPair */
+  const gint64 *ids;           /* by pair */
+  const GArray *fresh;         /* guint32: the new pairs' indexes */
+  Strings *requests;
+  Value values[3];
+} PairSource;
+
 static gboolean
-number_logged_requests (DlenStore *s, GError **error)
+pair_source_next (ValueSource *src)
 {
-  return exec (s,
-    "UPDATE impressions SET request = -r.n FROM ("
-    " SELECT id, DENSE_RANK() OVER (ORDER BY user_id, log_request) AS n FROM impressions WHERE log_request IS NOT NULL) r"
-    " WHERE impressions.id = r.id", error);
+  PairSource *ps = (PairSource *) src;
+  guint i = (guint) (src->rowid - 1);
+  if (i >= ps->fresh->len)
+    src->eof = TRUE;
+  else
+    {
+      guint32 k = g_array_index (ps->fresh, guint32, i);
+      const RequestPair *pair = &g_array_index (ps->pairs, RequestPair, k);
+      value_int (&ps->values[0], ps->ids[k]);
+      value_int (&ps->values[1], pair->user->id);
+      value_string (&ps->values[2], ps->requests->names->pdata[pair->request - 1]);
+    }
+  return TRUE;
+}
+
+/* The project's numbers of the import's logged request @pairs (place_rows): a pair the project
+ * had keeps its id in requests, a new one takes the next, in the pairs' order, and goes in.
+ * Only users the project had can have pairs it had. NULL on error. */
+static gint64 *
+requests_resolve (DlenStore *s, const GArray *pairs, Strings *requests, GError **error)
+{
+  g_autofree gint64 *ids = g_new (gint64, MAX (pairs->len, 1));
+  g_autoptr (GArray) fresh = g_array_new (FALSE, FALSE, sizeof (guint32));
+  g_autoptr (sqlite3_stmt) sel = NULL;
+  PairSource ps = { { pair_source_next, 3, 0, TRUE, NULL, FALSE, FALSE, 0, NULL }, pairs, NULL, NULL, requests, { { 0 } } };
+  gint64 next = query_int (s, "SELECT max(id) FROM requests", 0) + 1;
+  for (guint k = 0; k < pairs->len; k++)
+    {
+      const RequestPair *pair = &g_array_index (pairs, RequestPair, k);
+      ids[k] = 0;
+      if (pair->user->known)
+        {
+          int rc;
+          if (!sel && !(sel = prepare (s, "SELECT id FROM requests WHERE user_id = ? AND key = ?", error)))
+            return NULL;
+          sqlite3_reset (sel);
+          sqlite3_bind_int64 (sel, 1, pair->user->id);
+          sqlite3_bind_text (sel, 2, requests->names->pdata[pair->request - 1], -1, SQLITE_STATIC);
+          rc = sqlite3_step (sel);
+          if (rc == SQLITE_ROW)
+            ids[k] = (gint64) sqlite3_column_int64 (sel, 0);
+          else if (rc != SQLITE_DONE)
+            {
+              sql_fail (s, error, "cannot read the requests");
+              return NULL;
+            }
+        }
+      if (!ids[k])
+        {
+          ids[k] = next++;
+          g_array_append_val (fresh, k);
+        }
+    }
+  ps.base.values = ps.values;
+  ps.base.n_rows = fresh->len;
+  ps.ids = ids;
+  ps.fresh = fresh;
+  if (fresh->len && !insert_rows (s, "requests", "id, user_id, key", &ps.base, error))
+    return NULL;
+  return g_steal_pointer (&ids);
 }
 
 /* ---- Import -------------------------------------------------------------------------------- *
@@ -1807,6 +1911,7 @@ typedef struct {
   Stage *stage;                /* pass 1's rows, unless dropped: then the log is read again */
   const gint64 *half_items;    /* item ids of the staged rows from half_base on, by their staged id */
   guint32 half_base;
+  const gint64 *request_ids;   /* the project's number of the import's request pair k at k - 1 */
   ImportProgress *prog;
   DlenRecord rec;
   DlenReject rej;
@@ -1823,10 +1928,10 @@ value_float (Value *v, float x)
 
 /* Sets the impressions values @v of the accepted row @rec of import @import_id, whose walked
  * row is @r and item id @iid (0: none); @cat_len: the lengths of its categorical values, if
- * known. */
+ * known; @request_ids: the project's numbers of the import's logged request pairs. */
 static void
 row_values (Value *v, gint64 import_id, const DlenSchema *schema, const DlenImportOptions *o, const ImportRow *r,
-            const DlenRecord *rec, const int *cat_len, gint64 iid)
+            const DlenRecord *rec, const int *cat_len, gint64 iid, const gint64 *request_ids)
 {
   value_int (v++, import_id);
   value_int (v++, (gint64) rec->line);
@@ -1863,7 +1968,7 @@ row_values (Value *v, gint64 import_id, const DlenSchema *schema, const DlenImpo
       value_int (&v[5], r->out.negative20);
     }
   if (rec->request && r->out.rank)
-    value_int (&v[1], -(gint64) r->out.rank);
+    value_int (&v[1], -request_ids[r->out.rank - 1]);
   v += 6;
   for (guint i = 0; i < schema->n_cat; i++)
     {
@@ -1897,7 +2002,8 @@ row_source_next_staged (RowSource *src)
     }
   if (src->half_items && src->accepted >= src->half_base)
     h.item = src->half_items[h.item];   /* a row of the second reader (half_merge) */
-  row_values (src->base.values, src->import_id, src->schema, src->o, &src->rows[src->accepted++], rec, cat_len, h.item);
+  row_values (src->base.values, src->import_id, src->schema, src->o, &src->rows[src->accepted++], rec, cat_len, h.item,
+              src->request_ids);
   return TRUE;
 }
 
@@ -1930,7 +2036,7 @@ row_source_next (ValueSource *base)
       src->accepted++;
       if (rec->item && (iid = key_id (src->s, src->items, src->item_ids, rec->item, &src->base.error)) < 0)
         return FALSE;
-      row_values (src->base.values, src->import_id, src->schema, src->o, r, rec, NULL, iid);
+      row_values (src->base.values, src->import_id, src->schema, src->o, r, rec, NULL, iid, src->request_ids);
       return TRUE;
     }
   src->base.eof = TRUE;
@@ -2366,7 +2472,9 @@ dlen_store_import (DlenStore *s, const char *path, const DlenImportOptions *o,
   g_autoptr (GString) cols = g_string_new (NULL);
   g_autoptr (GString) liked_sql = g_string_new ("(0"), negative_sql = g_string_new ("(0");
   guint liked_t[DLEN_MAX_TARGETS], negative_t[DLEN_MAX_TARGETS], n_liked = 0, n_negative = 0;
-  gboolean logged_requests = FALSE, rank_requests = FALSE;
+  gboolean logged_requests = FALSE;
+  g_autoptr (GArray) request_pairs = g_array_new (FALSE, FALSE, sizeof (RequestPair));
+  g_autofree gint64 *request_ids = NULL;
   Strings sessions, requests;
   RowSource src;
   Stage stage;
@@ -2575,17 +2683,14 @@ dlen_store_import (DlenStore *s, const char *path, const DlenImportOptions *o,
       goto rollback;
     }
 
-  /* Logged requests are numbered over the whole project: in memory when the project has none
-   * yet, else by SQL after the insert. */
-  if (logged_requests)
-    rank_requests = query_int (s, "SELECT EXISTS (SELECT 1 FROM impressions WHERE log_request IS NOT NULL)", 1) == 0;
   g_ptr_array_sort (user_list, compare_history_id);
   if (!resume_known_users (s, user_list, &sessions, liked_sql->str, negative_sql->str, report->import_id, error))
     goto rollback;
   {
     /* On two cores the walk (memory only) runs beside the inserts of the new users and, when
      * the rows are staged, items (SQLite only; they share nothing). */
-    Placement pl = { (ImportRow *) (void *) rows->data, rows->len, user_list, &requests, rank_requests, o };
+    Placement pl = { (ImportRow *) (void *) rows->data, rows->len, user_list, &requests, logged_requests,
+                     request_pairs, o };
     GThread *placer = g_get_num_processors () >= 2 ? g_thread_new ("dlen-import", placement_run, &pl) : NULL;
     gboolean flushed;
     if (!placer)
@@ -2596,6 +2701,9 @@ dlen_store_import (DlenStore *s, const char *path, const DlenImportOptions *o,
     if (!flushed)
       goto rollback;
   }
+  /* The project's numbers of the logged requests: those it had keep theirs. */
+  if (logged_requests && !(request_ids = requests_resolve (s, request_pairs, &requests, error)))
+    goto rollback;
   sha_job_begin (&sha);   /* if it waited for pass 2 */
   if (g_cancellable_set_error_if_cancelled (cancellable, error))
     goto rollback;
@@ -2622,7 +2730,7 @@ dlen_store_import (DlenStore *s, const char *path, const DlenImportOptions *o,
                          * overwritten by the next row */
                         !stage.dropped },
                       s, path, m, o, &schema, report->import_id, (const ImportRow *) (void *) rows->data, rows->len,
-                      0, &item_keys, items, &stage, half_items, half_base, &prog };
+                      0, &item_keys, items, &stage, half_items, half_base, request_ids, &prog };
   src.base.values = g_new (Value, src.base.n_cols);
   inserted = insert_rows (s, "impressions", cols->str, &src.base, error);
   g_free (src.base.values);
@@ -2637,8 +2745,7 @@ dlen_store_import (DlenStore *s, const char *path, const DlenImportOptions *o,
     }
   g_clear_pointer (&rows, g_array_unref);
 
-  if (!replay_histories (s, user_list, &sessions, liked_sql->str, negative_sql->str, report->import_id, o, error)
-      || (logged_requests && !rank_requests && !number_logged_requests (s, error)))
+  if (!replay_histories (s, user_list, &sessions, liked_sql->str, negative_sql->str, report->import_id, o, error))
     goto rollback;
   if (!sha_job_check (s, &sha, TRUE, error))
     goto rollback;

@@ -8,7 +8,7 @@
 
 G_BEGIN_DECLS
 
-#define DLEN_STORE_SCHEMA_VERSION 3
+#define DLEN_STORE_SCHEMA_VERSION 4
 
 /* One connection to a project. Use a store from one thread at a time; open another store on
  * the same file for another thread (WAL lets readers run beside one writer). */

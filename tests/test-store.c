@@ -1655,6 +1655,60 @@ test_import_item_features (void)
 
 /* A project of schema version 1 (no item-feature columns, an index on impressions.import_id)
  * is brought to the current version on open, keeping its rows. */
+/* Every logged (user, request) pair of the project has one number, -id of its row in requests,
+ * and every number one pair. */
+static void
+assert_requests (DlenStore *store)
+{
+  g_assert_cmpint (sql_int (store, "SELECT count(*) FROM (SELECT DISTINCT user_id, log_request FROM impressions"
+                                   " WHERE log_request IS NOT NULL)"), ==, sql_int (store, "SELECT count(*) FROM requests"));
+  g_assert_cmpint (sql_int (store, "SELECT count(*) FROM impressions i LEFT JOIN requests r ON r.id = -i.request"
+                                   " WHERE i.log_request IS NOT NULL AND (r.id IS NULL OR r.user_id <> i.user_id"
+                                   " OR r.key <> i.log_request)"), ==, 0);
+}
+
+/* Logged requests keep their numbers: a log that continues some of a project's requests (the
+ * same users and request ids) and starts others gives the continued ones their numbers and the
+ * new ones new ones; the first import numbers its pairs in (user id, request id) order, as SQL's
+ * DENSE_RANK would. */
+static void
+test_request_numbers (void)
+{
+  g_autofree char *first = tmp_path ("requests-1.tsv");
+  g_autofree char *second = tmp_path ("requests-2.tsv");
+  g_autoptr (DlenStore) store = new_project ("requests.dlen");
+  DlenImportOptions o;
+  gint64 pairs, continued, changed;
+
+  generate (first, "3000", "50", "5");
+  generate (second, "3000", "50", "6");
+  dlen_import_options_init (&o);
+  o.load.preset = "synthetic";
+  import_ok (store, first, &o, 3000);
+  assert_requests (store);
+  g_assert_cmpint (sql_int (store, "SELECT count(*) FROM impressions i JOIN (SELECT id, DENSE_RANK() OVER"
+                                   " (ORDER BY user_id, log_request) AS n FROM impressions WHERE log_request IS NOT NULL) r"
+                                   " ON r.id = i.id WHERE i.request <> -r.n"), ==, 0);
+  pairs = sql_int (store, "SELECT count(*) FROM requests");
+  sql_exec (store, "CREATE TEMP TABLE before AS SELECT id, request FROM impressions");
+  import_ok (store, second, &o, 3000);
+  assert_requests (store);
+  /* The first log's impressions kept their numbers, and the second continued some of its pairs. */
+  changed = sql_int (store, "SELECT count(*) FROM impressions i JOIN temp.before b ON b.id = i.id WHERE i.request <> b.request");
+  g_assert_cmpint (changed, ==, 0);
+  {
+    g_autofree char *sql = g_strdup_printf ("SELECT count(*) FROM impressions WHERE import_id = 2 AND -request <= %"
+                                            G_GINT64_FORMAT, pairs);
+    continued = sql_int (store, sql);
+  }
+  g_test_message ("%" G_GINT64_FORMAT " pairs after the first log, %" G_GINT64_FORMAT " after the second; %"
+                  G_GINT64_FORMAT " impressions of the second in pairs of the first", pairs,
+                  sql_int (store, "SELECT count(*) FROM requests"), continued);
+  g_assert_cmpint (continued, >, 0);
+  g_assert_cmpint (sql_int (store, "SELECT count(*) FROM requests"), >, pairs);
+  assert_healthy (store);
+}
+
 static void
 test_migrate_v1 (void)
 {
@@ -1674,6 +1728,7 @@ test_migrate_v1 (void)
                                    "ALTER TABLE imports DROP COLUMN item_features;"
                                    "ALTER TABLE imports DROP COLUMN item_features_sha256;"
                                    "CREATE INDEX impressions_import ON impressions (import_id);"
+                                   "DROP TABLE requests;"
                                    "PRAGMA user_version = 1;", NULL, NULL, NULL), ==, SQLITE_OK);
   }
   {
@@ -1685,6 +1740,9 @@ test_migrate_v1 (void)
     g_assert_cmpint (sql_int (store, "SELECT count(*) FROM sqlite_master WHERE name = 'impressions_import'"), ==, 0);
     rows = sql_int (store, "SELECT count(*) FROM impressions");
     g_assert_cmpint (rows, ==, 2000);
+    /* Version 4: the logged requests' numbers became the requests' ids. */
+    assert_requests (store);
+    g_assert_cmpint (sql_int (store, "SELECT count(*) FROM requests"), >, 100);
     assert_healthy (store);
   }
 }
@@ -2250,6 +2308,7 @@ main (int argc, char **argv)
     }
   g_test_add_func ("/dlen/store/import/item-features", test_import_item_features);
   g_test_add_func ("/dlen/store/migrate-v1", test_migrate_v1);
+  g_test_add_func ("/dlen/store/import/request-numbers", test_request_numbers);
   g_test_add_func ("/dlen/store/train/kuairand", test_train_kuairand);
   g_test_add_func ("/dlen/store/train/synthetic", test_train_synthetic);
   rc = g_test_run ();
