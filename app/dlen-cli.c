@@ -11,6 +11,7 @@
 #include "dlen-analysis.h"
 #include "dlen-error.h"
 #include "dlen-loader.h"
+#include "dlen-output.h"
 #include "dlen-store.h"
 #include "dlen-synthetic-log.h"
 #include "dlen-training.h"
@@ -598,86 +599,6 @@ write_prediction_rows (const GArray *ids, const GArray *lines, const float *pred
   return TRUE;
 }
 
-/* ---- Output files --------------------------------------------------------------------------------
- * A file the CLI writes goes beside its target first and is renamed over it once complete, so
- * that a failure never leaves half a file. A target that is not a regular file (a device such
- * as /dev/null, a FIFO) is written in place: renaming over it would put a file where it was.
- * Through a symbolic link, the file it points to is replaced, not the link. */
-
-typedef struct {
-  char *target;                /* renamed into place: the path, or the file a link points to */
-  char *tmp;                   /* NULL: written in place */
-} Output;
-
-static FILE *
-output_open (Output *o, const char *path, GError **error)
-{
-  GStatBuf st;
-  FILE *fp = NULL;
-  int fd;
-  memset (o, 0, sizeof *o);
-  if (g_stat (path, &st) == 0 && !S_ISREG (st.st_mode))
-    {
-      if (S_ISDIR (st.st_mode))
-        g_set_error (error, DLEN_ERROR, DLEN_ERROR_IO, "%s: is a directory", path);
-      else if (!(fp = g_fopen (path, "w")))
-        g_set_error (error, DLEN_ERROR, DLEN_ERROR_IO, "%s: %s", path, g_strerror (errno));
-      return fp;
-    }
-  o->target = g_file_test (path, G_FILE_TEST_IS_SYMLINK) ? realpath (path, NULL) : NULL;
-  if (!o->target)
-    o->target = g_strdup (path);
-  o->tmp = g_strdup_printf ("%s.tmp.XXXXXX", o->target);
-  fd = g_mkstemp (o->tmp);
-  if (fd >= 0)
-    {
-      /* mkstemp makes 0600: a file replacing another keeps its mode, a new one gets the umask's. */
-      mode_t mask = umask (0);
-      umask (mask);
-      (void) fchmod (fd, g_stat (o->target, &st) == 0 ? st.st_mode & 07777 : 0666 & ~mask);
-    }
-  if (fd < 0 || !(fp = fdopen (fd, "w")))
-    {
-      g_set_error (error, DLEN_ERROR, DLEN_ERROR_IO, "%s: %s", path, g_strerror (errno));
-      if (fd >= 0)
-        {
-          close (fd);
-          g_unlink (o->tmp);
-        }
-      g_clear_pointer (&o->tmp, g_free);
-      g_clear_pointer (&o->target, free);
-    }
-  return fp;
-}
-
-/* Closes @fp. When @ok, makes the file durable and puts it in place; else, or when that fails
- * (@error set then), removes the temporary file. */
-static gboolean
-output_close (Output *o, FILE *fp, gboolean ok, const char *path, GError **error)
-{
-  gboolean written = ok;
-  int saved = 0;
-  ok = ok && fflush (fp) == 0 && !ferror (fp) && (!o->tmp || fsync (fileno (fp)) == 0);
-  saved = errno;
-  if (fclose (fp) != 0 && ok)
-    {
-      ok = FALSE;
-      saved = errno;
-    }
-  if (ok && o->tmp && g_rename (o->tmp, o->target) != 0)
-    {
-      ok = FALSE;
-      saved = errno;
-    }
-  if (!ok && o->tmp)
-    g_unlink (o->tmp);
-  if (!ok && written)
-    g_set_error (error, DLEN_ERROR, DLEN_ERROR_IO, "%s: %s", path, g_strerror (saved));
-  g_clear_pointer (&o->tmp, g_free);
-  g_clear_pointer (&o->target, free);
-  return ok;
-}
-
 static int
 cmd_predict (int argc, char **argv)
 {
@@ -700,7 +621,7 @@ cmd_predict (int argc, char **argv)
   g_autoptr (DlenStore) store = NULL;
   g_autoptr (DlenLoadedData) data = NULL;
   g_autofree float *pred = NULL;
-  Output out = { NULL, NULL };
+  DlenOutput out = { NULL, NULL, NULL };
   const DlenSchema *s;
   uint32_t w;
   FILE *fp = stdout;
@@ -752,7 +673,7 @@ cmd_predict (int argc, char **argv)
       if ((st = dlen_model_predict (model, data->dataset, NULL, n, pred)) != DLEN_STATUS_OK)
         return fail ((dlen_set_error_from_status (&error, st, "prediction"), g_steal_pointer (&error)));
     }
-  if (!no_csv && out_path && !(fp = output_open (&out, out_path, &error)))
+  if (!no_csv && out_path && !(fp = dlen_output_open (&out, out_path, &error)))
     return fail (g_steal_pointer (&error));
   if (!no_csv)
     {
@@ -766,14 +687,14 @@ cmd_predict (int argc, char **argv)
               : !write_prediction_rows (NULL, data->lines, pred, w, fp, &error))
     {
       if (fp != stdout)
-        output_close (&out, fp, FALSE, out_path, NULL);
+        dlen_output_close (&out, fp, FALSE, NULL);
       return fail (g_steal_pointer (&error));
     }
   if (no_csv)
     return EXIT_OK;
   if (out_path)
     {
-      if (!output_close (&out, fp, TRUE, out_path, &error))
+      if (!dlen_output_close (&out, fp, TRUE, &error))
         return fail (g_steal_pointer (&error));
     }
   else if (fflush (stdout) != 0)
@@ -826,7 +747,7 @@ cmd_generate (int argc, char **argv)
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- write a synthetic impression log with the true emotion");
   g_autoptr (GError) error = NULL;
-  Output out;
+  DlenOutput out;
   GenState g = { 0 };
   int st, write_errno;
 
@@ -854,7 +775,7 @@ cmd_generate (int argc, char **argv)
   sp.clickbait_share = clickbait;
   sp.objectionable_share = objectionable;
 
-  if (!(g.fp = output_open (&out, out_path, &error)))
+  if (!(g.fp = dlen_output_open (&out, out_path, &error)))
     return fail (g_steal_pointer (&error));
   g.total = sp.impressions;
   g.tty = isatty (STDERR_FILENO);
@@ -864,7 +785,7 @@ cmd_generate (int argc, char **argv)
   write_errno = errno;   /* why a write failed, when one stopped it */
   if (g.tty)
     g_printerr ("\r");
-  if (!output_close (&out, g.fp, st == DLEN_STATUS_OK, out_path, &error))
+  if (!dlen_output_close (&out, g.fp, st == DLEN_STATUS_OK, &error))
     {
       if (st != DLEN_STATUS_OK && !(st == DLEN_STATUS_CANCELLED && !interrupted))
         dlen_set_error_from_status (&error, st, "generate");

@@ -4,6 +4,7 @@
 #include <adwaita.h>
 #include <glib/gstdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <json-glib/json-glib.h>
 #include "dlen-data-page.h"
 #include "dlen-emotions-page.h"
@@ -12,6 +13,7 @@
 #include "dlen-models-page.h"
 #include "dlen-synthetic-log.h"
 #include "dlen-train-page.h"
+#include "charts/dlen-trajectory-chart.h"
 #include "dlen-store.h"
 #include "dlen-window.h"
 
@@ -45,10 +47,12 @@ iterate_for (int ms)
     }
 }
 
-/* Records the longest gap between two runs of a 5 ms timeout: work on the main loop shows up
- * here as a long gap. */
+/* Counts the runs of a 5 ms timeout while a job works, and records the longest gap between two
+ * (printed, never asserted: timings depend on the machine). Work on the main loop would stop it
+ * from beating until the work is done. */
 typedef struct {
   gint64 last, max_gap;
+  guint beats;
   guint id;
 } Heartbeat;
 
@@ -60,6 +64,7 @@ beat (gpointer data)
   if (h->last && now - h->last > h->max_gap)
     h->max_gap = now - h->last;
   h->last = now;
+  h->beats++;
   return G_SOURCE_CONTINUE;
 }
 
@@ -160,10 +165,10 @@ test_import (void)
   g_signal_handler_disconnect (page, id);
   g_assert_cmpint (state, ==, 1);
   g_assert_cmpuint (g_list_model_get_n_items (dlen_data_page_get_impressions_model (page)), ==, 20000);
-  g_test_message ("longest main-loop gap while importing: %.1f ms", gap);
-  /* A worker thread does the import: the main loop keeps running (a generous bound, far below
-   * the seconds a blocking import would take). */
-  g_assert_cmpfloat (gap, <, 500.0);
+  g_test_message ("main loop while importing: %u beats, longest gap %.1f ms", hb.beats, gap);
+  /* A worker thread does the import: the main loop kept running while it worked (an import on
+   * the main loop would have let it beat only once it was over). */
+  g_assert_cmpuint (hb.beats, >=, 3);
 }
 
 static void
@@ -202,8 +207,8 @@ test_train_cancel_and_models (void)
   g_assert_cmpuint (end.outcome, ==, DLEN_TRAIN_OUTCOME_DONE);
   g_assert_cmpint (end.model_id, >, 0);
   trained_model = end.model_id;
-  g_test_message ("longest main-loop gap while training: %.1f ms", gap);
-  g_assert_cmpfloat (gap, <, 500.0);
+  g_test_message ("main loop while training: %u beats, longest gap %.1f ms", hb.beats, gap);
+  g_assert_cmpuint (hb.beats, >=, 3);
   /* The live charts got the epochs. */
   g_assert_cmpuint (dlen_series_model_get_n_points (dlen_train_page_get_loss_series (page)), >=, 2);
   g_assert_cmpuint (dlen_series_model_get_n_points (dlen_train_page_get_auc_series (page)), >=, 2);
@@ -296,6 +301,47 @@ test_emotions_trajectory (void)
   iterate_for (300);
   g_test_message ("user %s: %u points drawn", user, dlen_emotions_page_get_n_drawn_points (page));
   g_assert_cmpuint (dlen_emotions_page_get_n_drawn_points (page), >, 0);
+
+  /* Its chart exported as PNG through a symbolic link (the link kept, its target replaced) and
+   * as SVG. */
+  {
+    DlenTrajectoryChart *chart = DLEN_TRAJECTORY_CHART (find_child (GTK_WIDGET (page), DLEN_TYPE_TRAJECTORY_CHART));
+    g_autofree char *target = g_build_filename (tmpdir, "trajectory-target.png", NULL);
+    g_autofree char *link = g_build_filename (tmpdir, "trajectory.png", NULL);
+    g_autofree char *svg = g_build_filename (tmpdir, "trajectory.svg", NULL);
+    g_autofree char *text = NULL;
+    g_autoptr (GError) error = NULL;
+    g_autoptr (GdkTexture) texture = NULL;
+    g_assert_nonnull (chart);
+    g_assert_true (g_file_set_contents (target, "old", -1, NULL));
+    g_assert_cmpint (symlink ("trajectory-target.png", link), ==, 0);
+    g_assert_true (dlen_trajectory_chart_export (chart, link, &error));
+    g_assert_no_error (error);
+    g_assert_true (g_file_test (link, G_FILE_TEST_IS_SYMLINK));
+    texture = gdk_texture_new_from_filename (target, &error);
+    g_assert_no_error (error);
+    g_assert_cmpint (gdk_texture_get_width (texture), >=, 400);
+    g_assert_true (dlen_trajectory_chart_export (chart, svg, &error));
+    g_assert_no_error (error);
+    g_assert_true (g_file_get_contents (svg, &text, NULL, NULL));
+    g_assert_nonnull (strstr (text, "<svg"));
+    g_assert_nonnull (strstr (text, "</svg>"));
+  }
+  /* The users table as CSV through a symbolic link: the link stays (a plain rewrite of the
+   * path would have put a file in its place). */
+  {
+    g_autofree char *target = g_build_filename (tmpdir, "users-target.csv", NULL);
+    g_autofree char *link = g_build_filename (tmpdir, "users.csv", NULL);
+    g_autofree char *text = NULL;
+    g_autoptr (GError) error = NULL;
+    g_assert_true (g_file_set_contents (target, "old", -1, NULL));
+    g_assert_cmpint (symlink ("users-target.csv", link), ==, 0);
+    g_assert_true (dlen_emotions_page_write_csv (page, link, &error));
+    g_assert_no_error (error);
+    g_assert_true (g_file_test (link, G_FILE_TEST_IS_SYMLINK));
+    g_assert_true (g_file_get_contents (target, &text, NULL, NULL));
+    g_assert_true (g_str_has_prefix (text, "user,"));
+  }
 }
 
 /* Distinct colours in a PNG: a blank or single-colour render has a handful. */

@@ -3,6 +3,7 @@
  * the mean-emotion histogram, exports, and the job computing missing predictions. */
 #include <math.h>
 #include <string.h>
+#include "dlen-output.h"
 #include "dlen-analysis.h"
 #include "dlen-emotions-page.h"
 #include "dlen-error.h"
@@ -1204,7 +1205,7 @@ dlen_emotions_page_write_csv (DlenEmotionsPage *self, const char *path, GError *
       g_string_append_printf (out, ",%" G_GINT64_FORMAT ",%s,%s,%" G_GINT64_FORMAT "\r\n", row->s.impressions, mean, var,
                               row->s.negative);
     }
-  return g_file_set_contents (path, out->str, (gssize) out->len, error);
+  return dlen_output_write_all (path, out->str, out->len, error);
 }
 
 typedef enum { EXPORT_CHART, EXPORT_HISTOGRAM, EXPORT_CSV } ExportKind;

@@ -3,6 +3,7 @@
  * per-category slots, presets saved in the project, and the exports. */
 #include <math.h>
 #include <string.h>
+#include "dlen-output.h"
 #include "charts/dlen-bar-chart.h"
 #include "charts/dlen-line-chart.h"
 #include "dlen-error.h"
@@ -2124,7 +2125,7 @@ dlen_fusion_page_write_csv (DlenFusionPage *self, const char *path, GError **err
       csv_number (out, slots ? NAN : a - c);
       g_string_append (out, "\r\n");
     }
-  return g_file_set_contents (path, out->str, (gssize) out->len, error);
+  return dlen_output_write_all (path, out->str, out->len, error);
 }
 
 gboolean

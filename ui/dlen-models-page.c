@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <glib/gstdio.h>
+#include "dlen-output.h"
 #include "dlen-error.h"
 #include "dlen-model-summary.h"
 #include "dlen-models-page.h"
@@ -511,7 +512,7 @@ dlen_models_page_write_csv (DlenModelsPage *self, const char *path, GError **err
         }
       g_string_append (out, "\r\n");
     }
-  return g_file_set_contents (path, out->str, (gssize) out->len, error);
+  return dlen_output_write_all (path, out->str, out->len, error);
 }
 
 static void

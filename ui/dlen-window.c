@@ -1,5 +1,6 @@
 /* dlen-window.c: the workbench window: pages, project open/new/recent, drag and drop, jobs,
  * toasts, errors, window state and PNG rendering. */
+#include "dlen-output.h"
 #include "config.h"
 
 #include "dlen-data-page.h"
@@ -336,6 +337,7 @@ dlen_window_save_png (DlenWindow *self, const char *path, GError **error)
   GtkSnapshot *snapshot = gtk_snapshot_new ();
   g_autoptr (GskRenderNode) node = NULL;
   g_autoptr (GdkTexture) texture = NULL;
+  g_autoptr (GBytes) png = NULL;
   GskRenderer *renderer = gtk_native_get_renderer (GTK_NATIVE (self));
   if (w <= 0 || h <= 0 || !renderer)
     {
@@ -360,12 +362,8 @@ G_GNUC_END_IGNORE_DEPRECATIONS
       return FALSE;
     }
   texture = gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, w, h));
-  if (!gdk_texture_save_to_png (texture, path))
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s: cannot write the PNG", path);
-      return FALSE;
-    }
-  return TRUE;
+  png = gdk_texture_save_to_png_bytes (texture);
+  return dlen_output_write_all (path, g_bytes_get_data (png, NULL), g_bytes_get_size (png), error);
 }
 
 /* ---- Life cycle ------------------------------------------------------------------------------ */

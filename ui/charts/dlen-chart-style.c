@@ -3,6 +3,7 @@
 #include <math.h>
 #include <adwaita.h>
 #include <cairo-svg.h>
+#include "dlen-output.h"
 #include "dlen-chart-style.h"
 
 /* Used when the style sheet lacks the named colours (a test without the app's CSS, a benchmark). */
@@ -226,6 +227,12 @@ dlen_chart_time_ticks (double t0, double t1, int target, GArray *ticks, GPtrArra
 
 /* ---- Export ------------------------------------------------------------------------------------- */
 
+static cairo_status_t
+write_to_file (void *closure, const unsigned char *data, unsigned int length)
+{
+  return fwrite (data, 1, length, closure) == length ? CAIRO_STATUS_SUCCESS : CAIRO_STATUS_WRITE_ERROR;
+}
+
 gboolean
 dlen_chart_export (gpointer chart, DlenChartDrawFunc draw, const GdkRGBA *bg, const char *path, int w, int h,
                    GError **error)
@@ -236,13 +243,18 @@ dlen_chart_export (gpointer chart, DlenChartDrawFunc draw, const GdkRGBA *bg, co
   cairo_surface_t *surface;
   cairo_status_t status;
   cairo_t *cr;
+  DlenOutput out;
+  FILE *fp;
 
   if (!svg && !png)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "%s: choose a file name ending in .png or .svg", path);
       return FALSE;
     }
-  surface = svg ? cairo_svg_surface_create (path, w, h)
+  /* Written whole or not at all, as every file the workbench writes (dlen-output.h). */
+  if (!(fp = dlen_output_open (&out, path, error)))
+    return FALSE;
+  surface = svg ? cairo_svg_surface_create_for_stream (write_to_file, fp, w, h)
                 : cairo_image_surface_create (CAIRO_FORMAT_ARGB32, (int) (w * scale), (int) (h * scale));
   cr = cairo_create (surface);
   cairo_scale (cr, scale, scale);
@@ -254,7 +266,7 @@ dlen_chart_export (gpointer chart, DlenChartDrawFunc draw, const GdkRGBA *bg, co
   if (status == CAIRO_STATUS_SUCCESS)
     {
       if (png)
-        status = cairo_surface_write_to_png (surface, path);
+        status = cairo_surface_write_to_png_stream (surface, write_to_file, fp);
       else
         {
           cairo_surface_finish (surface);
@@ -264,11 +276,12 @@ dlen_chart_export (gpointer chart, DlenChartDrawFunc draw, const GdkRGBA *bg, co
   cairo_surface_destroy (surface);
   if (status != CAIRO_STATUS_SUCCESS)
     {
+      dlen_output_close (&out, fp, FALSE, NULL);
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s: cannot write the chart: %s", path,
                    cairo_status_to_string (status));
       return FALSE;
     }
-  return TRUE;
+  return dlen_output_close (&out, fp, TRUE, error);
 }
 
 /* ---- Snapshot ----------------------------------------------------------------------------------- */
