@@ -218,9 +218,9 @@ journal_is_wal (DlenStore *s)
 
 /* dlen_store_open(); with @staged, for a file nobody else sees until it is complete
  * (dlen_store_import_new), no rollback journal and no syncs: should anything fail, the whole
- * file is dropped. */
+ * file is dropped. Messages name the project @name (NULL: @path). */
 static DlenStore *
-store_open (const char *path, gboolean create, gboolean staged, GError **error)
+store_open (const char *path, const char *name, gboolean create, gboolean staged, GError **error)
 {
   g_autoptr (DlenStore) s = g_new0 (DlenStore, 1);
   gboolean exists = g_file_test (path, G_FILE_TEST_EXISTS);
@@ -229,20 +229,20 @@ store_open (const char *path, gboolean create, gboolean staged, GError **error)
    * mutex of its own: SQLITE_OPEN_NOMUTEX saves a lock and unlock in every bind and step. */
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
 
-  s->path = g_strdup (path);
+  s->path = g_strdup (name ? name : path);
   if (exists && !staged && !dlen_store_is_project_file (path))
     {
-      g_set_error (error, DLEN_ERROR, DLEN_ERROR_FORMAT, "%s: not a DLEN project (not an SQLite file)", path);
+      g_set_error (error, DLEN_ERROR, DLEN_ERROR_FORMAT, "%s: not a DLEN project (not an SQLite file)", s->path);
       return NULL;
     }
   if (!exists && !create)
     {
-      g_set_error (error, DLEN_ERROR, DLEN_ERROR_IO, "%s: no such project", path);
+      g_set_error (error, DLEN_ERROR, DLEN_ERROR_IO, "%s: no such project", s->path);
       return NULL;
     }
   if (sqlite3_open_v2 (path, &s->db, flags, NULL) != SQLITE_OK)
     {
-      g_set_error (error, DLEN_ERROR, DLEN_ERROR_IO, "%s: %s", path, s->db ? sqlite3_errmsg (s->db) : "cannot open");
+      g_set_error (error, DLEN_ERROR, DLEN_ERROR_IO, "%s: %s", s->path, s->db ? sqlite3_errmsg (s->db) : "cannot open");
       return NULL;
     }
   sqlite3_extended_result_codes (s->db, 0);
@@ -259,7 +259,7 @@ store_open (const char *path, gboolean create, gboolean staged, GError **error)
       /* A new (empty) file: create the current schema in one transaction. */
       if (query_int (s, "SELECT count(*) FROM sqlite_master", 1) != 0)
         {
-          g_set_error (error, DLEN_ERROR, DLEN_ERROR_FORMAT, "%s: an SQLite database that is not a DLEN project", path);
+          g_set_error (error, DLEN_ERROR, DLEN_ERROR_FORMAT, "%s: an SQLite database that is not a DLEN project", s->path);
           return NULL;
         }
       /* 32 KiB pages rather than SQLite's 4 KiB: rows of 30 columns go in and are scanned in
@@ -289,14 +289,14 @@ store_open (const char *path, gboolean create, gboolean staged, GError **error)
     }
   if (app_id != APPLICATION_ID)
     {
-      g_set_error (error, DLEN_ERROR, DLEN_ERROR_FORMAT, "%s: an SQLite database that is not a DLEN project", path);
+      g_set_error (error, DLEN_ERROR, DLEN_ERROR_FORMAT, "%s: an SQLite database that is not a DLEN project", s->path);
       return NULL;
     }
   if (version > DLEN_STORE_SCHEMA_VERSION)
     {
       g_set_error (error, DLEN_ERROR, DLEN_ERROR_FORMAT,
                    "%s: project schema version %" G_GINT64_FORMAT " is newer than this build reads (%d)",
-                   path, version, DLEN_STORE_SCHEMA_VERSION);
+                   s->path, version, DLEN_STORE_SCHEMA_VERSION);
       return NULL;
     }
   /* Each step in a transaction that also bumps user_version. */
@@ -358,7 +358,7 @@ store_open (const char *path, gboolean create, gboolean staged, GError **error)
 DlenStore *
 dlen_store_open (const char *path, gboolean create, GError **error)
 {
-  return store_open (path, create, FALSE, error);
+  return store_open (path, NULL, create, FALSE, error);
 }
 
 /* ---- Fields ------------------------------------------------------------------------------ */
@@ -2915,7 +2915,8 @@ dlen_store_import_new (const char *project, const char *path, const DlenImportOp
     }
   if ((fd = staging_lock (staging, error)) < 0)
     return FALSE;
-  s = store_open (staging, TRUE, TRUE, error);
+  /* Its messages name the project, not the file it is being built in. */
+  s = store_open (staging, project, TRUE, TRUE, error);
   ok = s && dlen_store_import (s, path, o, progress, user_data, cancellable, report, error);
   g_clear_pointer (&s, dlen_store_free);   /* before the rename: SQLite keeps to the file's name */
   ok = ok && staging_publish (fd, staging, project, error);

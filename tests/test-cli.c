@@ -185,6 +185,32 @@ test_bad_files (void)
     g_assert_true (g_file_test (project, G_FILE_TEST_IS_REGULAR));
     g_assert_false (g_file_test (staging, G_FILE_TEST_EXISTS));
   }
+  /* A disk that fills while a new project is built (a file size limit, its signal ignored so
+   * that writes fail instead): a message naming the project, no project and nothing beside. */
+  {
+    g_autofree char *log = tmp_file ("full-disk.tsv", NULL);
+    g_autofree char *project = tmp_file ("full-disk.dlen", NULL);
+    g_autofree char *staging = g_strconcat (project, ".partial", NULL);
+    g_autofree char *out = NULL, *err = NULL, *expect = NULL;
+    g_autoptr (GError) error = NULL;
+    const char *argv[] = { "/bin/sh", "-c", "ulimit -f 256; trap '' XFSZ; exec \"$0\" \"$@\"",
+                           g_getenv ("DLEN_CLI"), "import", "--project", project, log, "--preset", "synthetic", NULL };
+    int status;
+    r = run_dlen ("generate", "-o", log, "-n", "20000", NULL);
+    g_assert_cmpint (r.status, ==, 0);
+    run_clear (&r);
+    g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err, &status, &error));
+    g_assert_no_error (error);
+    g_assert_true (WIFEXITED (status));
+    g_assert_cmpint (WEXITSTATUS (status), ==, 1);
+    expect = g_strdup_printf ("dlen: %s: ", project);
+    g_assert_true (g_str_has_prefix (err, expect));
+    g_assert_false (g_file_test (project, G_FILE_TEST_EXISTS));
+    g_assert_false (g_file_test (staging, G_FILE_TEST_EXISTS));
+    r = run_dlen ("import", "--project", project, log, "--preset", "synthetic", NULL);
+    g_assert_cmpint (r.status, ==, 0);
+    run_clear (&r);
+  }
 }
 
 /* The engine opens OpenBLAS at its first model: commands that never compute run without it
