@@ -3237,84 +3237,203 @@ json_escape (GString *out, const char *v)
   g_string_append_c (out, '"');
 }
 
+static void
+target_summary_free (gpointer p)
+{
+  DlenSummaryTarget *t = p;
+  g_free (t->name);
+  g_free (t->polarity);
+  g_free (t);
+}
+
+static void
+import_summary_free (gpointer p)
+{
+  DlenSummaryImport *im = p;
+  g_free (im->source);
+  g_free (im->sha256);
+  g_free (im->preset);
+  g_free (im->user_features);
+  g_free (im->user_features_sha256);
+  g_free (im->item_features);
+  g_free (im->item_features_sha256);
+  g_free (im);
+}
+
+void
+dlen_project_summary_free (DlenProjectSummary *p)
+{
+  if (!p)
+    return;
+  g_clear_pointer (&p->categorical, g_ptr_array_unref);
+  g_clear_pointer (&p->numeric, g_ptr_array_unref);
+  g_clear_pointer (&p->targets, g_ptr_array_unref);
+  g_clear_pointer (&p->imports, g_ptr_array_unref);
+  g_free (p);
+}
+
+static char *
+column_dup (sqlite3_stmt *st, int c)
+{
+  return g_strdup ((const char *) sqlite3_column_text (st, c));
+}
+
+DlenProjectSummary *
+dlen_store_summarize (DlenStore *s, GError **error)
+{
+  g_autoptr (DlenProjectSummary) p = g_new0 (DlenProjectSummary, 1);
+  g_autoptr (GString) sql = g_string_new ("SELECT count(*), count(DISTINCT session), count(DISTINCT request),"
+                                          " min(time_ms), max(time_ms), min(day), max(day)");
+  g_autoptr (sqlite3_stmt) st = NULL;
+
+  p->categorical = g_ptr_array_new_with_free_func (g_free);
+  p->numeric = g_ptr_array_new_with_free_func (g_free);
+  p->targets = g_ptr_array_new_with_free_func (target_summary_free);
+  p->imports = g_ptr_array_new_with_free_func (import_summary_free);
+  if (!(st = prepare (s, "SELECT id, kind, name, target_kind, polarity, weak_source FROM fields ORDER BY "
+                         "CASE kind WHEN 'category' THEN 0 WHEN 'numeric' THEN 1 ELSE 2 END, ordinal", error)))
+    return NULL;
+  while (sqlite3_step (st) == SQLITE_ROW)
+    {
+      const char *kind = (const char *) sqlite3_column_text (st, 1);
+      if (g_str_equal (kind, "category"))
+        g_ptr_array_add (p->categorical, column_dup (st, 2));
+      else if (g_str_equal (kind, "numeric"))
+        g_ptr_array_add (p->numeric, column_dup (st, 2));
+      else
+        {
+          DlenSummaryTarget *t = g_new0 (DlenSummaryTarget, 1);
+          gint64 id = (gint64) sqlite3_column_int64 (st, 0);
+          t->name = column_dup (st, 2);
+          t->duration = g_strcmp0 ((const char *) sqlite3_column_text (st, 3), "duration") == 0;
+          t->polarity = t->duration ? NULL : column_dup (st, 4);
+          t->weak = sqlite3_column_int (st, 5) != 0;
+          g_ptr_array_add (p->targets, t);
+          /* Column names from integer ids only. */
+          g_string_append_printf (sql, ", avg(f%" G_GINT64_FORMAT "), count(f%" G_GINT64_FORMAT ")", id, id);
+        }
+    }
+  g_clear_pointer (&st, sqlite3_finalize);
+
+  /* Every aggregate of the impressions in one pass. */
+  g_string_append (sql, " FROM impressions");
+  if (!(st = prepare (s, sql->str, error)))
+    return NULL;
+  if (sqlite3_step (st) != SQLITE_ROW)
+    return sql_fail (s, error, "cannot summarise the project"), NULL;
+  p->impressions = (gint64) sqlite3_column_int64 (st, 0);
+  p->sessions = (gint64) sqlite3_column_int64 (st, 1);
+  p->requests = (gint64) sqlite3_column_int64 (st, 2);
+  p->first_ms = (gint64) sqlite3_column_int64 (st, 3);
+  p->last_ms = (gint64) sqlite3_column_int64 (st, 4);
+  p->first_day = (gint64) sqlite3_column_int64 (st, 5);
+  p->last_day = (gint64) sqlite3_column_int64 (st, 6);
+  for (guint t = 0; t < p->targets->len; t++)
+    {
+      DlenSummaryTarget *ts = g_ptr_array_index (p->targets, t);
+      ts->has = sqlite3_column_type (st, 7 + 2 * (int) t) != SQLITE_NULL;
+      ts->value = sqlite3_column_double (st, 7 + 2 * (int) t);
+      ts->labelled = (gint64) sqlite3_column_int64 (st, 8 + 2 * (int) t);
+    }
+  g_clear_pointer (&st, sqlite3_finalize);
+  p->users = query_int (s, "SELECT count(*) FROM users", 0);
+  p->items = query_int (s, "SELECT count(*) FROM items", 0);
+  p->rejects = query_int (s, "SELECT count(*) FROM import_rejects", 0);
+
+  if (!(st = prepare (s, "SELECT id, source, size, sha256, preset, started_ms, finished_ms, rows_read, rows_accepted,"
+                         " rows_rejected, user_features, user_features_sha256, item_features, item_features_sha256"
+                         " FROM imports ORDER BY id", error)))
+    return NULL;
+  while (sqlite3_step (st) == SQLITE_ROW)
+    {
+      DlenSummaryImport *im = g_new0 (DlenSummaryImport, 1);
+      im->id = (gint64) sqlite3_column_int64 (st, 0);
+      im->source = column_dup (st, 1);
+      im->size = (gint64) sqlite3_column_int64 (st, 2);
+      im->sha256 = column_dup (st, 3);
+      im->preset = column_dup (st, 4);
+      im->started_ms = (gint64) sqlite3_column_int64 (st, 5);
+      im->finished_ms = (gint64) sqlite3_column_int64 (st, 6);
+      im->rows_read = (gint64) sqlite3_column_int64 (st, 7);
+      im->rows_accepted = (gint64) sqlite3_column_int64 (st, 8);
+      im->rows_rejected = (gint64) sqlite3_column_int64 (st, 9);
+      im->user_features = column_dup (st, 10);
+      im->user_features_sha256 = column_dup (st, 11);
+      im->item_features = column_dup (st, 12);
+      im->item_features_sha256 = column_dup (st, 13);
+      g_ptr_array_add (p->imports, im);
+    }
+  if (s->cancellable && g_cancellable_set_error_if_cancelled (s->cancellable, error))
+    return NULL;
+  return g_steal_pointer (&p);
+}
+
+static void
+json_string_or_null (GString *o, const char *v)
+{
+  if (v)
+    json_escape (o, v);
+  else
+    g_string_append (o, "null");
+}
+
 char *
 dlen_store_info_json (DlenStore *s, GError **error)
 {
+  g_autoptr (DlenProjectSummary) p = dlen_store_summarize (s, error);
   g_autoptr (GString) o = g_string_new ("{");
-  DlenSchema schema;
-  FieldIds ids;
-  gboolean have = read_fields (s, &schema, &ids, NULL);
   g_autoptr (sqlite3_stmt) st = NULL;
 
+  if (!p)
+    return NULL;
   g_string_append (o, "\"path\": ");
   json_escape (o, s->path);
   g_string_append_printf (o, ", \"schema_version\": %d", DLEN_STORE_SCHEMA_VERSION);
-  g_string_append_printf (o, ", \"impressions\": %" G_GINT64_FORMAT, query_int (s, "SELECT count(*) FROM impressions", 0));
-  g_string_append_printf (o, ", \"users\": %" G_GINT64_FORMAT, query_int (s, "SELECT count(*) FROM users", 0));
-  g_string_append_printf (o, ", \"items\": %" G_GINT64_FORMAT, query_int (s, "SELECT count(*) FROM items", 0));
-  g_string_append_printf (o, ", \"sessions\": %" G_GINT64_FORMAT,
-                          query_int (s, "SELECT count(DISTINCT session) FROM impressions", 0));
-  g_string_append_printf (o, ", \"requests\": %" G_GINT64_FORMAT,
-                          query_int (s, "SELECT count(DISTINCT request) FROM impressions", 0));
-  g_string_append_printf (o, ", \"first_time_ms\": %" G_GINT64_FORMAT ", \"last_time_ms\": %" G_GINT64_FORMAT,
-                          query_int (s, "SELECT min(time_ms) FROM impressions", 0),
-                          query_int (s, "SELECT max(time_ms) FROM impressions", 0));
-  g_string_append_printf (o, ", \"first_day\": %" G_GINT64_FORMAT ", \"last_day\": %" G_GINT64_FORMAT,
-                          query_int (s, "SELECT min(day) FROM impressions", 0),
-                          query_int (s, "SELECT max(day) FROM impressions", 0));
+  g_string_append_printf (o, ", \"impressions\": %" G_GINT64_FORMAT ", \"users\": %" G_GINT64_FORMAT
+                             ", \"items\": %" G_GINT64_FORMAT ", \"sessions\": %" G_GINT64_FORMAT
+                             ", \"requests\": %" G_GINT64_FORMAT,
+                          p->impressions, p->users, p->items, p->sessions, p->requests);
+  g_string_append_printf (o, ", \"first_time_ms\": %" G_GINT64_FORMAT ", \"last_time_ms\": %" G_GINT64_FORMAT
+                             ", \"first_day\": %" G_GINT64_FORMAT ", \"last_day\": %" G_GINT64_FORMAT,
+                          p->first_ms, p->last_ms, p->first_day, p->last_day);
   g_string_append (o, ", \"targets\": {");
-  for (guint t = 0; have && t < schema.n_targets; t++)
+  for (guint t = 0; t < p->targets->len; t++)
     {
-      g_autofree char *sql = g_strdup_printf ("SELECT avg(f%" G_GINT64_FORMAT "), count(f%" G_GINT64_FORMAT ") FROM impressions",
-                                              ids.tgt[t], ids.tgt[t]);
-      g_autoptr (sqlite3_stmt) q = prepare (s, sql, error);
-      if (!q)
-        return NULL;
+      const DlenSummaryTarget *ts = g_ptr_array_index (p->targets, t);
       if (t)
         g_string_append (o, ", ");
-      json_escape (o, schema.targets[t].name);
-      if (sqlite3_step (q) == SQLITE_ROW && sqlite3_column_type (q, 0) != SQLITE_NULL)
+      json_escape (o, ts->name);
+      if (ts->has)
         g_string_append_printf (o, ": {\"%s\": %.6g, \"labelled\": %" G_GINT64_FORMAT ", \"polarity\": \"%s\"}",
-                                schema.targets[t].kind == DLEN_TARGET_BINARY ? "rate" : "mean_seconds",
-                                sqlite3_column_double (q, 0), (gint64) sqlite3_column_int64 (q, 1),
-                                schema.targets[t].kind == DLEN_TARGET_BINARY ? polarity_names[schema.targets[t].polarity] : "duration");
+                                ts->duration ? "mean_seconds" : "rate", ts->value, ts->labelled,
+                                ts->duration ? "duration" : ts->polarity);
       else
         g_string_append (o, ": null");
     }
   g_string_append (o, "}, \"imports\": [");
-  st = prepare (s, "SELECT id, source, size, sha256, preset, started_ms, finished_ms, rows_read, rows_accepted, rows_rejected,"
-                   " user_features, user_features_sha256, item_features, item_features_sha256 FROM imports ORDER BY id", error);
-  if (!st)
-    return NULL;
-  for (int n = 0; sqlite3_step (st) == SQLITE_ROW; n++)
+  for (guint i = 0; i < p->imports->len; i++)
     {
-      g_string_append (o, n ? ", {\"id\": " : "{\"id\": ");
-      g_string_append_printf (o, "%" G_GINT64_FORMAT ", \"source\": ", (gint64) sqlite3_column_int64 (st, 0));
-      json_escape (o, (const char *) sqlite3_column_text (st, 1));
-      g_string_append_printf (o, ", \"size\": %" G_GINT64_FORMAT ", \"sha256\": \"%s\", \"preset\": ",
-                              (gint64) sqlite3_column_int64 (st, 2), sqlite3_column_text (st, 3));
-      json_escape (o, (const char *) sqlite3_column_text (st, 4));
+      const DlenSummaryImport *im = g_ptr_array_index (p->imports, i);
+      g_string_append_printf (o, "%s{\"id\": %" G_GINT64_FORMAT ", \"source\": ", i ? ", " : "", im->id);
+      json_escape (o, im->source);
+      g_string_append_printf (o, ", \"size\": %" G_GINT64_FORMAT ", \"sha256\": \"%s\", \"preset\": ", im->size, im->sha256);
+      json_escape (o, im->preset);
       g_string_append_printf (o, ", \"started_ms\": %" G_GINT64_FORMAT ", \"finished_ms\": %" G_GINT64_FORMAT
                                  ", \"rows_read\": %" G_GINT64_FORMAT ", \"rows_accepted\": %" G_GINT64_FORMAT
                                  ", \"rows_rejected\": %" G_GINT64_FORMAT,
-                              (gint64) sqlite3_column_int64 (st, 5), (gint64) sqlite3_column_int64 (st, 6), (gint64) sqlite3_column_int64 (st, 7),
-                              (gint64) sqlite3_column_int64 (st, 8), (gint64) sqlite3_column_int64 (st, 9));
+                              im->started_ms, im->finished_ms, im->rows_read, im->rows_accepted, im->rows_rejected);
       /* The side-feature files joined, with their checksums (null when none). */
-      for (int c = 10; c < 14; c++)
-        {
-          static const char *const names[] = { "user_features", "user_features_sha256", "item_features",
-                                               "item_features_sha256" };
-          g_string_append_printf (o, ", \"%s\": ", names[c - 10]);
-          if (sqlite3_column_type (st, c) == SQLITE_NULL)
-            g_string_append (o, "null");
-          else
-            json_escape (o, (const char *) sqlite3_column_text (st, c));
-        }
+      g_string_append (o, ", \"user_features\": ");
+      json_string_or_null (o, im->user_features);
+      g_string_append (o, ", \"user_features_sha256\": ");
+      json_string_or_null (o, im->user_features_sha256);
+      g_string_append (o, ", \"item_features\": ");
+      json_string_or_null (o, im->item_features);
+      g_string_append (o, ", \"item_features_sha256\": ");
+      json_string_or_null (o, im->item_features_sha256);
       g_string_append_c (o, '}');
     }
-  g_string_append_printf (o, "], \"rejects\": %" G_GINT64_FORMAT ", \"models\": [",
-                          query_int (s, "SELECT count(*) FROM import_rejects", 0));
-  g_clear_pointer (&st, sqlite3_finalize);
+  g_string_append_printf (o, "], \"rejects\": %" G_GINT64_FORMAT ", \"models\": [", p->rejects);
   st = prepare (s, "SELECT id, name, arch, created_ms, metrics,"
                    " (SELECT count(*) FROM predictions p WHERE p.model_id = m.id) FROM models m ORDER BY id", error);
   if (!st)

@@ -120,6 +120,37 @@ gboolean dlen_store_predictions_add (DlenStore *store, gint64 model_id, const GA
                                      guint width, GError **error);
 gboolean dlen_store_predictions_end (DlenStore *store, gboolean commit, GError **error);
 
+/* ---- Summary ------------------------------------------------------------------------------- */
+
+typedef struct {
+  char *name;
+  char *polarity;              /* "positive", "negative" or "neutral"; NULL for a duration */
+  gboolean duration;           /* a duration target (value: mean seconds), else binary (rate) */
+  gboolean weak;               /* a weak emotion label */
+  gboolean has;                /* any impression labelled */
+  double value;
+  gint64 labelled;             /* impressions with the label */
+} DlenSummaryTarget;
+
+typedef struct {
+  gint64 id, size, started_ms, finished_ms, rows_read, rows_accepted, rows_rejected;
+  char *source, *sha256, *preset;
+  char *user_features, *user_features_sha256, *item_features, *item_features_sha256;   /* NULL: none */
+} DlenSummaryImport;
+
+/* What a project holds, from one pass over its impressions (Data page, `dlen info`). */
+typedef struct {
+  gint64 impressions, users, items, sessions, requests, first_ms, last_ms, first_day, last_day, rejects;
+  GPtrArray *categorical, *numeric;   /* field names */
+  GPtrArray *targets;          /* DlenSummaryTarget */
+  GPtrArray *imports;          /* DlenSummaryImport, in order */
+} DlenProjectSummary;
+
+/* NULL with @error set on failure, or when the store's cancellable fires. */
+DlenProjectSummary *dlen_store_summarize (DlenStore *store, GError **error);
+void dlen_project_summary_free (DlenProjectSummary *summary);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (DlenProjectSummary, dlen_project_summary_free)
+
 /* A JSON object summarising the project (rows, users, items, time span, label rates, imports,
  * rejects, models). */
 char *dlen_store_info_json (DlenStore *store, GError **error);

@@ -47,12 +47,14 @@ iterate_for (int ms)
     }
 }
 
-/* Counts the runs of a 5 ms timeout while a job works, and records the longest gap between two
- * (printed, never asserted: timings depend on the machine). Work on the main loop would stop it
- * from beating until the work is done. */
+/* A 5 ms timeout on the main loop, counting the runs that find the job still working (@busy),
+ * and the longest gap between two runs (printed, never asserted: timings depend on the machine).
+ * A job working on the main loop would keep it from running until the work is done. */
 typedef struct {
   gint64 last, max_gap;
-  guint beats;
+  guint beats, busy_beats;
+  gboolean (*busy) (gpointer data);
+  gpointer busy_data;
   guint id;
 } Heartbeat;
 
@@ -65,14 +67,30 @@ beat (gpointer data)
     h->max_gap = now - h->last;
   h->last = now;
   h->beats++;
+  h->busy_beats += h->busy (h->busy_data);
   return G_SOURCE_CONTINUE;
 }
 
 static void
-heartbeat_start (Heartbeat *h)
+heartbeat_start (Heartbeat *h, gboolean (*busy) (gpointer), gpointer busy_data)
 {
   memset (h, 0, sizeof *h);
+  h->busy = busy;
+  h->busy_data = busy_data;
   h->id = g_timeout_add (5, beat, h);
+}
+
+static gboolean
+importing (gpointer page)
+{
+  DlenJob *job = dlen_data_page_get_import_job (page);
+  return job && dlen_job_get_running (job);
+}
+
+static gboolean
+training (gpointer page)
+{
+  return dlen_train_page_is_running (page);
 }
 
 static double
@@ -157,7 +175,7 @@ test_import (void)
 
   g_assert_nonnull (page);
   id = g_signal_connect (page, "import-finished", G_CALLBACK (on_import_finished), &state);
-  heartbeat_start (&hb);
+  heartbeat_start (&hb, importing, page);
   dlen_data_page_import_with_options (page, file, "synthetic", NULL, FALSE);
   while (state == 0)
     g_main_context_iteration (NULL, TRUE);
@@ -165,10 +183,11 @@ test_import (void)
   g_signal_handler_disconnect (page, id);
   g_assert_cmpint (state, ==, 1);
   g_assert_cmpuint (g_list_model_get_n_items (dlen_data_page_get_impressions_model (page)), ==, 20000);
-  g_test_message ("main loop while importing: %u beats, longest gap %.1f ms", hb.beats, gap);
-  /* A worker thread does the import: the main loop kept running while it worked (an import on
-   * the main loop would have let it beat only once it was over). */
-  g_assert_cmpuint (hb.beats, >=, 3);
+  g_test_message ("main loop while importing: %u beats (%u with the import running), longest gap %.1f ms", hb.beats,
+                  hb.busy_beats, gap);
+  /* A worker thread does the import: the main loop ran while it worked (an import on the main
+   * loop would have let it run only once it was over). */
+  g_assert_cmpuint (hb.busy_beats, >=, 1);
 }
 
 static void
@@ -200,15 +219,16 @@ test_train_cancel_and_models (void)
   memset (&end, 0, sizeof end);
   dlen_train_page_set_epochs (page, 2);
   dlen_train_page_set_arch (page, DLEN_ARCH_DLEN);
-  heartbeat_start (&hb);
+  heartbeat_start (&hb, training, page);
   g_assert_true (dlen_train_page_start (page));
   iterate_until (&end.done, 120);
   gap = heartbeat_stop (&hb);
   g_assert_cmpuint (end.outcome, ==, DLEN_TRAIN_OUTCOME_DONE);
   g_assert_cmpint (end.model_id, >, 0);
   trained_model = end.model_id;
-  g_test_message ("main loop while training: %u beats, longest gap %.1f ms", hb.beats, gap);
-  g_assert_cmpuint (hb.beats, >=, 3);
+  g_test_message ("main loop while training: %u beats (%u with the training running), longest gap %.1f ms", hb.beats,
+                  hb.busy_beats, gap);
+  g_assert_cmpuint (hb.busy_beats, >=, 1);
   /* The live charts got the epochs. */
   g_assert_cmpuint (dlen_series_model_get_n_points (dlen_train_page_get_loss_series (page)), >=, 2);
   g_assert_cmpuint (dlen_series_model_get_n_points (dlen_train_page_get_auc_series (page)), >=, 2);

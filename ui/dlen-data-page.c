@@ -630,165 +630,38 @@ action_show_rejects (GtkWidget *widget, const char *name, GVariant *param)
 /* ---- Summary ----------------------------------------------------------------------------------- */
 
 typedef struct {
-  char *name;
-  char *polarity;
-  gboolean duration, weak, has;
-  double value;
-  gint64 labelled;
-} TargetStat;
-
-typedef struct {
-  gint64 id, size, started_ms, finished_ms, read, accepted, rejected;
-  char *source, *sha256, *preset;
-} ImportStat;
-
-typedef struct {
   char *path;
-  gint64 impressions, users, items, sessions, requests, first_ms, last_ms, first_day, last_day;
-  GPtrArray *targets;   /* TargetStat */
-  GPtrArray *cats, *nums;
-  GPtrArray *imports;   /* ImportStat */
+  DlenProjectSummary *p;       /* from the worker thread */
 } Summary;
 
 static void
-target_stat_free (gpointer p)
+summary_free (gpointer data)
 {
-  TargetStat *t = p;
-  g_free (t->name);
-  g_free (t->polarity);
-  g_free (t);
-}
-
-static void
-import_stat_free (gpointer p)
-{
-  ImportStat *s = p;
-  g_free (s->source);
-  g_free (s->sha256);
-  g_free (s->preset);
-  g_free (s);
-}
-
-static void
-summary_free (gpointer p)
-{
-  Summary *s = p;
+  Summary *s = data;
   g_free (s->path);
-  g_clear_pointer (&s->targets, g_ptr_array_unref);
-  g_clear_pointer (&s->cats, g_ptr_array_unref);
-  g_clear_pointer (&s->nums, g_ptr_array_unref);
-  g_clear_pointer (&s->imports, g_ptr_array_unref);
+  g_clear_pointer (&s->p, dlen_project_summary_free);
   g_free (s);
 }
 
-static gboolean
-sql_failed (sqlite3 *db, GCancellable *cancellable, GError **error)
-{
-  if (!g_cancellable_set_error_if_cancelled (cancellable, error))
-    g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot summarise the project: %s", sqlite3_errmsg (db));
-  return FALSE;
-}
-
-/* Worker thread: its own connection, one pass over the impressions for every aggregate. */
+/* Worker thread: its own connection; the store makes one pass over the impressions. */
 static gboolean
 compute_summary (Summary *s, GCancellable *cancellable, GError **error)
 {
   g_autoptr (DlenStore) store = dlen_store_open (s->path, FALSE, error);
-  g_autoptr (GString) sql = g_string_new ("SELECT count(*), count(DISTINCT session), count(DISTINCT request),"
-                                          " min(time_ms), max(time_ms), min(day), max(day)");
-  g_autoptr (GArray) target_ids = g_array_new (FALSE, FALSE, sizeof (gint64));
-  sqlite3_stmt *st = NULL;
-  sqlite3 *db;
   if (!store)
     return FALSE;
-  db = dlen_store_db (store);
   dlen_store_set_cancellable (store, cancellable);
-  s->targets = g_ptr_array_new_with_free_func (target_stat_free);
-  s->cats = g_ptr_array_new_with_free_func (g_free);
-  s->nums = g_ptr_array_new_with_free_func (g_free);
-  s->imports = g_ptr_array_new_with_free_func (import_stat_free);
+  s->p = dlen_store_summarize (store, error);
+  return s->p != NULL;
+}
 
-  if (sqlite3_prepare_v2 (db, "SELECT id, kind, name, target_kind, polarity, weak_source FROM fields ORDER BY "
-                              "CASE kind WHEN 'category' THEN 0 WHEN 'numeric' THEN 1 ELSE 2 END, ordinal",
-                          -1, &st, NULL) != SQLITE_OK)
-    return sql_failed (db, cancellable, error);
-  while (sqlite3_step (st) == SQLITE_ROW)
-    {
-      const char *kind = (const char *) sqlite3_column_text (st, 1);
-      const char *name = (const char *) sqlite3_column_text (st, 2);
-      if (g_str_equal (kind, "category"))
-        g_ptr_array_add (s->cats, g_strdup (name));
-      else if (g_str_equal (kind, "numeric"))
-        g_ptr_array_add (s->nums, g_strdup (name));
-      else
-        {
-          TargetStat *t = g_new0 (TargetStat, 1);
-          gint64 id = sqlite3_column_int64 (st, 0);
-          t->name = g_strdup (name);
-          t->duration = g_strcmp0 ((const char *) sqlite3_column_text (st, 3), "duration") == 0;
-          t->polarity = g_strdup ((const char *) sqlite3_column_text (st, 4));
-          t->weak = sqlite3_column_int (st, 5) != 0;
-          g_ptr_array_add (s->targets, t);
-          g_array_append_val (target_ids, id);
-          /* Generated column names from integer ids only. */
-          g_string_append_printf (sql, ", avg(f%" G_GINT64_FORMAT "), count(f%" G_GINT64_FORMAT ")", id, id);
-        }
-    }
-  sqlite3_finalize (st);
-  g_string_append (sql, " FROM impressions");
-  if (sqlite3_prepare_v2 (db, sql->str, -1, &st, NULL) != SQLITE_OK)
-    return sql_failed (db, cancellable, error);
-  if (sqlite3_step (st) != SQLITE_ROW)
-    {
-      sql_failed (db, cancellable, error);
-      sqlite3_finalize (st);
-      return FALSE;
-    }
-  s->impressions = sqlite3_column_int64 (st, 0);
-  s->sessions = sqlite3_column_int64 (st, 1);
-  s->requests = sqlite3_column_int64 (st, 2);
-  s->first_ms = sqlite3_column_int64 (st, 3);
-  s->last_ms = sqlite3_column_int64 (st, 4);
-  s->first_day = sqlite3_column_int64 (st, 5);
-  s->last_day = sqlite3_column_int64 (st, 6);
-  for (guint t = 0; t < s->targets->len; t++)
-    {
-      TargetStat *ts = g_ptr_array_index (s->targets, t);
-      ts->has = sqlite3_column_type (st, 7 + 2 * (int) t) != SQLITE_NULL;
-      ts->value = sqlite3_column_double (st, 7 + 2 * (int) t);
-      ts->labelled = sqlite3_column_int64 (st, 8 + 2 * (int) t);
-    }
-  sqlite3_finalize (st);
-
-  if (sqlite3_prepare_v2 (db, "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM items)", -1, &st, NULL) != SQLITE_OK)
-    return sql_failed (db, cancellable, error);
-  if (sqlite3_step (st) == SQLITE_ROW)
-    {
-      s->users = sqlite3_column_int64 (st, 0);
-      s->items = sqlite3_column_int64 (st, 1);
-    }
-  sqlite3_finalize (st);
-
-  if (sqlite3_prepare_v2 (db, "SELECT id, source, size, sha256, preset, started_ms, finished_ms, rows_read,"
-                              " rows_accepted, rows_rejected FROM imports ORDER BY id", -1, &st, NULL) != SQLITE_OK)
-    return sql_failed (db, cancellable, error);
-  while (sqlite3_step (st) == SQLITE_ROW)
-    {
-      ImportStat *im = g_new0 (ImportStat, 1);
-      im->id = sqlite3_column_int64 (st, 0);
-      im->source = g_strdup ((const char *) sqlite3_column_text (st, 1));
-      im->size = sqlite3_column_int64 (st, 2);
-      im->sha256 = g_strdup ((const char *) sqlite3_column_text (st, 3));
-      im->preset = g_strdup ((const char *) sqlite3_column_text (st, 4));
-      im->started_ms = sqlite3_column_int64 (st, 5);
-      im->finished_ms = sqlite3_column_int64 (st, 6);
-      im->read = sqlite3_column_int64 (st, 7);
-      im->accepted = sqlite3_column_int64 (st, 8);
-      im->rejected = sqlite3_column_int64 (st, 9);
-      g_ptr_array_add (s->imports, im);
-    }
-  sqlite3_finalize (st);
-  return !g_cancellable_set_error_if_cancelled (cancellable, error);
+static char *
+join_names (const GPtrArray *names)
+{
+  GString *out = g_string_new (NULL);
+  for (guint i = 0; i < names->len; i++)
+    g_string_append_printf (out, "%s%s", i ? ", " : "", (const char *) names->pdata[i]);
+  return g_string_free (out, FALSE);
 }
 
 static void
@@ -843,7 +716,7 @@ clear_summary_rows (DlenDataPage *self)
 }
 
 static char *
-target_description (const TargetStat *t, gint64 impressions)
+target_description (const DlenSummaryTarget *t, gint64 impressions)
 {
   g_autoptr (GString) s = g_string_new (NULL);
   if (t->duration)
@@ -865,7 +738,7 @@ target_description (const TargetStat *t, gint64 impressions)
 }
 
 static void
-show_summary (DlenDataPage *self, Summary *s)
+show_summary (DlenDataPage *self, DlenProjectSummary *s)
 {
   gint64 days = s->first_day && s->last_day ? day_number (s->last_day) - day_number (s->first_day) + 1 : 0;
   gint64 values[N_STATS] = { s->impressions, s->users, s->items, s->sessions, s->requests, days };
@@ -899,7 +772,7 @@ show_summary (DlenDataPage *self, Summary *s)
   clear_summary_rows (self);
   for (guint t = 0; t < s->targets->len; t++)
     {
-      TargetStat *ts = g_ptr_array_index (s->targets, t);
+      DlenSummaryTarget *ts = g_ptr_array_index (s->targets, t);
       g_autofree char *desc = target_description (ts, s->impressions);
       AdwActionRow *row = plain_row (ts->name, desc);
       g_autofree char *value = NULL;
@@ -930,19 +803,17 @@ show_summary (DlenDataPage *self, Summary *s)
     }
   gtk_widget_set_visible (GTK_WIDGET (self->targets_group), s->targets->len > 0);
 
-  g_ptr_array_add (s->cats, NULL);
-  g_ptr_array_add (s->nums, NULL);
-  cats = g_strjoinv (", ", (char **) s->cats->pdata);
-  nums = g_strjoinv (", ", (char **) s->nums->pdata);
+  cats = join_names (s->categorical);
+  nums = join_names (s->numeric);
   adw_action_row_set_subtitle (self->cat_row, *cats ? cats : "None");
   adw_action_row_set_subtitle (self->num_row, *nums ? nums : "None");
 
   for (guint i = 0; i < s->imports->len; i++)
     {
-      ImportStat *im = g_ptr_array_index (s->imports, i);
+      DlenSummaryImport *im = g_ptr_array_index (s->imports, i);
       GtkWidget *expander = adw_expander_row_new ();
       g_autofree char *base = g_path_get_basename (im->source);
-      g_autofree char *accepted = fmt_count (im->accepted), *rejected = fmt_count (im->rejected), *read = fmt_count (im->read);
+      g_autofree char *accepted = fmt_count (im->rows_accepted), *rejected = fmt_count (im->rows_rejected), *read = fmt_count (im->rows_read);
       g_autofree char *when = fmt_time_ms (im->started_ms, "%Y-%m-%d %H:%M UTC");
       g_autofree char *subtitle = g_strdup_printf ("%s rows accepted · %s rejected · %s", accepted, rejected, when);
       g_autofree char *size = g_format_size ((guint64) im->size);
@@ -966,7 +837,7 @@ show_summary (DlenDataPage *self, Summary *s)
         }
       adw_expander_row_add_row (ADW_EXPANDER_ROW (expander), GTK_WIDGET (plain_row ("Imported", took ? took : when)));
       row = plain_row ("Rows", rows);
-      if (im->rejected > 0)
+      if (im->rows_rejected > 0)
         {
           GtkWidget *button = gtk_button_new_with_mnemonic ("_Show Rejected Rows");
           gtk_widget_set_valign (button, GTK_ALIGN_CENTER);
@@ -1005,7 +876,7 @@ summary_done (GObject *source, GAsyncResult *result, gpointer data)
     }
   if (self->disposed || !self->project || g_strcmp0 (s->path, dlen_project_get_path (self->project)) != 0)
     return;
-  show_summary (self, s);
+  show_summary (self, s->p);
 }
 
 static void
