@@ -3101,6 +3101,35 @@ dlen_store_reader_read (DlenStoreReader *r, gsize chunk, DlenDataset *out, GArra
 
 /* ---- Models and predictions ---------------------------------------------------------------- */
 
+gboolean
+dlen_store_delete_model (DlenStore *s, gint64 model_id, GError **error)
+{
+  g_autoptr (sqlite3_stmt) st = NULL;
+  /* Foreign keys are on in every connection: the model's cached predictions go with it. */
+  if (!exec (s, "BEGIN IMMEDIATE", error))
+    return FALSE;
+  if (!(st = prepare (s, "DELETE FROM models WHERE id = ?", error)))
+    goto rollback;
+  sqlite3_bind_int64 (st, 1, model_id);
+  if (sqlite3_step (st) != SQLITE_DONE)
+    {
+      sql_fail (s, error, "cannot delete the model");
+      goto rollback;
+    }
+  if (sqlite3_changes (s->db) == 0)
+    {
+      g_set_error (error, DLEN_ERROR, DLEN_ERROR_DATA, "%s: there is no model %" G_GINT64_FORMAT, s->path, model_id);
+      goto rollback;
+    }
+  g_clear_pointer (&st, sqlite3_finalize);
+  if (exec (s, "COMMIT", error))
+    return TRUE;
+rollback:
+  g_clear_pointer (&st, sqlite3_finalize);
+  sqlite3_exec (s->db, "ROLLBACK", NULL, NULL, NULL);
+  return FALSE;
+}
+
 gint64
 dlen_store_add_model (DlenStore *s, DlenModel *model, const char *name, const char *metrics_json,
                       const char *history_json, GError **error)

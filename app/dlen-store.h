@@ -112,6 +112,10 @@ gboolean dlen_store_reader_read (DlenStoreReader *reader, gsize chunk, DlenDatas
 gint64 dlen_store_add_model (DlenStore *store, DlenModel *model, const char *name, const char *metrics_json,
                              const char *history_json, GError **error);
 DlenModel *dlen_store_load_model (DlenStore *store, gint64 model_id, GError **error);
+/* Deletes model @model_id and (by cascade) its cached predictions, in one transaction: long for
+ * a model with millions of cached predictions, so a workbench runs it on a thread of its own.
+ * DLEN_ERROR_DATA when there is no such model. */
+gboolean dlen_store_delete_model (DlenStore *store, gint64 model_id, GError **error);
 /* Replacing the cached predictions of @model_id, chunk by chunk in one transaction: begin
  * (drops the old ones), add (row i of @pred, n_targets + 1 floats, belongs to impression
  * ids[i]) as often as needed, then end, which commits when @commit and rolls back otherwise. */

@@ -8,6 +8,7 @@
 #include <json-glib/json-glib.h>
 #include "dlen-data-page.h"
 #include "dlen-emotions-page.h"
+#include "dlen-error.h"
 #include "dlen-fusion-page.h"
 #include "dlen-predictions.h"
 #include "dlen-models-page.h"
@@ -453,6 +454,62 @@ find_row (GtkWidget *root, const char *title)
   return NULL;
 }
 
+typedef struct {
+  gboolean done;
+  GError *error;
+} Deleted;
+
+static void
+on_model_deleted (DlenModelsPage *page, gint64 model_id, const GError *error, gpointer data)
+{
+  Deleted *d = data;
+  d->done = TRUE;
+  d->error = error ? g_error_copy (error) : NULL;
+}
+
+static gint64
+project_int (const char *sql)
+{
+  sqlite3 *db = dlen_store_db (dlen_project_get_store (dlen_window_get_project (window)));
+  sqlite3_stmt *st = NULL;
+  gint64 v;
+  g_assert_cmpint (sqlite3_prepare_v2 (db, sql, -1, &st, NULL), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_step (st), ==, SQLITE_ROW);
+  v = sqlite3_column_int64 (st, 0);
+  sqlite3_finalize (st);
+  return v;
+}
+
+/* Deleting a model runs off the main loop (its cached predictions may take seconds) and takes
+ * its predictions along; a model that is not there is an error. */
+static void
+test_delete_model (void)
+{
+  DlenModelsPage *models = DLEN_MODELS_PAGE (find_child (GTK_WIDGET (window), DLEN_TYPE_MODELS_PAGE));
+  g_autofree char *count_predictions = g_strdup_printf ("SELECT count(*) FROM predictions WHERE model_id = %"
+                                                        G_GINT64_FORMAT, trained_model);
+  Deleted d = { FALSE, NULL };
+  guint before;
+
+  g_assert_nonnull (models);
+  g_assert_cmpint (project_int (count_predictions), >, 0);   /* cached by the Fusion test */
+  before = dlen_models_page_get_n_models (models);
+  dlen_models_page_delete_model (models, trained_model, on_model_deleted, &d);
+  g_assert_true (dlen_models_page_is_deleting (models));
+  iterate_until (&d.done, 60);
+  g_assert_no_error (d.error);
+  g_assert_false (dlen_models_page_is_deleting (models));
+  iterate_for (100);
+  g_assert_cmpuint (dlen_models_page_get_n_models (models), ==, before - 1);
+  g_assert_cmpint (project_int (count_predictions), ==, 0);
+
+  memset (&d, 0, sizeof d);
+  dlen_models_page_delete_model (models, trained_model, on_model_deleted, &d);
+  iterate_until (&d.done, 60);
+  g_assert_error (d.error, DLEN_ERROR, DLEN_ERROR_DATA);
+  g_clear_error (&d.error);
+}
+
 static void
 test_import_video_features (void)
 {
@@ -578,6 +635,7 @@ main (int argc, char **argv)
   g_test_add_func ("/dlen/ui/fusion-matches-cli", test_fusion_matches_cli);
   g_test_add_func ("/dlen/ui/emotions-trajectory", test_emotions_trajectory);
   g_test_add_func ("/dlen/ui/screenshots", test_screenshots);
+  g_test_add_func ("/dlen/ui/delete-model", test_delete_model);
   g_test_add_func ("/dlen/ui/import-video-features", test_import_video_features);
   g_test_add_func ("/dlen/ui/quit-closes-project", test_quit_closes_project);
   rc = g_test_run ();

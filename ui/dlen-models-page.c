@@ -148,6 +148,7 @@ struct _DlenModelsPage {
   GListStore *rows;            /* DlenModelRow, id order */
   GtkSingleSelection *selection;
   GPtrArray *columns;          /* Column*, borrowed from the column view's factories */
+  gboolean deleting;           /* a deletion runs (dlen_models_page_delete_model) */
 };
 
 enum { PROP_0, PROP_PROJECT, N_PROPS };
@@ -380,7 +381,7 @@ update_actions (DlenModelsPage *self)
   gboolean any = self->project && dlen_models_page_get_n_models (self) > 0;
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "models.export-csv", any);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "models.delete",
-                                 any && gtk_single_selection_get_selected_item (self->selection) != NULL);
+                                 any && !self->deleting && gtk_single_selection_get_selected_item (self->selection) != NULL);
 }
 
 static void
@@ -576,40 +577,80 @@ dlen_models_page_export_csv (DlenModelsPage *self)
 
 /* ---- Delete --------------------------------------------------------------------------------------- */
 
-gboolean
-dlen_models_page_delete_model (DlenModelsPage *self, gint64 model_id, GError **error)
+typedef struct {
+  char *path;
+  gint64 model_id;
+  DlenModelDeletedFunc done;
+  gpointer user_data;
+} DeleteTask;
+
+static void
+delete_task_free (gpointer data)
 {
-  sqlite3 *db;
-  sqlite3_stmt *st = NULL;
-  int rc;
+  DeleteTask *t = data;
+  g_free (t->path);
+  g_free (t);
+}
+
+/* Worker thread: a connection of its own. */
+static void
+delete_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  DeleteTask *t = data;
+  GError *error = NULL;
+  g_autoptr (DlenStore) store = dlen_store_open (t->path, FALSE, &error);
+  if (store && dlen_store_delete_model (store, t->model_id, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+static void
+delete_done (GObject *source, GAsyncResult *result, gpointer data)
+{
+  DlenModelsPage *self = DLEN_MODELS_PAGE (source);
+  DeleteTask *t = g_task_get_task_data (G_TASK (result));
+  g_autoptr (GError) error = NULL;
+  self->deleting = FALSE;
+  if (g_task_propagate_boolean (G_TASK (result), &error) && self->project
+      && g_strcmp0 (dlen_project_get_path (self->project), t->path) == 0)
+    dlen_project_changed (self->project);
+  update_actions (self);
+  if (t->done)
+    t->done (self, t->model_id, error, t->user_data);
+}
+
+void
+dlen_models_page_delete_model (DlenModelsPage *self, gint64 model_id, DlenModelDeletedFunc done, gpointer user_data)
+{
+  g_autoptr (GTask) task = NULL;
+  DeleteTask *t;
+  g_return_if_fail (DLEN_IS_MODELS_PAGE (self));
+  if (!self->project || self->deleting)
+    {
+      g_autoptr (GError) error = g_error_new (DLEN_ERROR, DLEN_ERROR_INVALID, self->project ? "a model is being deleted"
+                                                                                           : "no project is open");
+      if (done)
+        done (self, model_id, error, user_data);
+      return;
+    }
+  t = g_new0 (DeleteTask, 1);
+  t->path = g_strdup (dlen_project_get_path (self->project));
+  t->model_id = model_id;
+  t->done = done;
+  t->user_data = user_data;
+  self->deleting = TRUE;
+  update_actions (self);
+  task = g_task_new (self, NULL, delete_done, NULL);
+  g_task_set_task_data (task, t, delete_task_free);
+  g_task_run_in_thread (task, delete_thread);
+}
+
+gboolean
+dlen_models_page_is_deleting (DlenModelsPage *self)
+{
   g_return_val_if_fail (DLEN_IS_MODELS_PAGE (self), FALSE);
-  if (!self->project)
-    {
-      g_set_error (error, DLEN_ERROR, DLEN_ERROR_INVALID, "no project is open");
-      return FALSE;
-    }
-  /* Foreign keys are on in every connection: the model's cached predictions go with it. */
-  db = dlen_store_db (dlen_project_get_store (self->project));
-  rc = sqlite3_prepare_v2 (db, "DELETE FROM models WHERE id = ?", -1, &st, NULL);
-  if (rc == SQLITE_OK)
-    {
-      sqlite3_bind_int64 (st, 1, model_id);
-      rc = sqlite3_step (st);
-    }
-  sqlite3_finalize (st);
-  if (rc != SQLITE_DONE)
-    {
-      g_set_error (error, DLEN_ERROR, DLEN_ERROR_IO, "cannot delete model %" G_GINT64_FORMAT ": %s", model_id,
-                   sqlite3_errmsg (db));
-      return FALSE;
-    }
-  if (sqlite3_changes (db) == 0)
-    {
-      g_set_error (error, DLEN_ERROR, DLEN_ERROR_DATA, "there is no model %" G_GINT64_FORMAT, model_id);
-      return FALSE;
-    }
-  dlen_project_changed (self->project);
-  return TRUE;
+  return self->deleting;
 }
 
 static gint64
@@ -629,25 +670,27 @@ count_predictions (DlenModelsPage *self, gint64 model_id)
 }
 
 static void
+on_model_deleted (DlenModelsPage *self, gint64 model_id, const GError *error, gpointer user_data)
+{
+  DlenWindow *window = dlen_window_of (GTK_WIDGET (self));
+  if (!window)
+    return;
+  if (error)
+    dlen_window_show_error (window, "Cannot Delete the Model", error);
+  else
+    {
+      g_autofree char *msg = g_strdup_printf ("Deleted model %" G_GINT64_FORMAT, model_id);
+      dlen_window_toast (window, msg);
+    }
+}
+
+static void
 on_delete_response (AdwMessageDialog *dialog, const char *response, gpointer user_data)
 {
   DlenModelsPage *self = user_data;
   gint64 id = GPOINTER_TO_SIZE (g_object_get_data (G_OBJECT (dialog), "model-id"));
   if (g_str_equal (response, "delete") && self->project)
-    {
-      g_autoptr (GError) error = NULL;
-      DlenWindow *window = dlen_window_of (GTK_WIDGET (self));
-      if (!dlen_models_page_delete_model (self, id, &error))
-        {
-          if (window)
-            dlen_window_show_error (window, "Cannot Delete the Model", error);
-        }
-      else if (window)
-        {
-          g_autofree char *msg = g_strdup_printf ("Deleted model %" G_GINT64_FORMAT, id);
-          dlen_window_toast (window, msg);
-        }
-    }
+    dlen_models_page_delete_model (self, id, on_model_deleted, NULL);
   g_object_unref (self);
 }
 

@@ -33,9 +33,14 @@ char **dlen_models_page_dup_column_titles (DlenModelsPage *page);
  * of its column. */
 gboolean dlen_models_page_is_best (DlenModelsPage *page, gint64 model_id, const char *column);
 
-/* Deletes a model and (by cascade) its cached predictions, without asking; emits the
- * project's "changed". The Delete button asks first. */
-gboolean dlen_models_page_delete_model (DlenModelsPage *page, gint64 model_id, GError **error);
+/* Deletes a model and (by cascade) its cached predictions, without asking, on a thread with a
+ * connection of its own (a model's millions of cached predictions take seconds); the page's
+ * Delete stays off meanwhile. Then emits the project's "changed" and calls @done on the main
+ * thread with the outcome (@error NULL on success). The Delete button asks first. */
+typedef void (*DlenModelDeletedFunc) (DlenModelsPage *page, gint64 model_id, const GError *error, gpointer user_data);
+void dlen_models_page_delete_model (DlenModelsPage *page, gint64 model_id, DlenModelDeletedFunc done, gpointer user_data);
+/* Whether a deletion is under way. */
+gboolean dlen_models_page_is_deleting (DlenModelsPage *page);
 
 /* Signal "model-activated" (gint64 model_id): a row was double-clicked or activated with
  * Enter; the window shows that model on the Train page. */
