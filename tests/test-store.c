@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "dlen-test-cli.h"
 #include "dlen-csv.h"
 #include "dlen-error.h"
 #include "dlen-store.h"
@@ -60,39 +61,6 @@ copy_file (const char *from, const char *to)
   g_assert_no_error (error);
 }
 
-typedef struct {
-  int status;
-  char *out, *err;
-} Run;
-
-static void
-run_clear (Run *r)
-{
-  g_free (r->out);
-  g_free (r->err);
-}
-
-static Run
-run_dlen (const char *first, ...)
-{
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr (GError) error = NULL;
-  Run r = { 0 };
-  va_list ap;
-  int wait_status;
-  g_ptr_array_add (argv, (gpointer) g_getenv ("DLEN_CLI"));
-  va_start (ap, first);
-  for (const char *a = first; a; a = va_arg (ap, const char *))
-    g_ptr_array_add (argv, (gpointer) a);
-  va_end (ap);
-  g_ptr_array_add (argv, NULL);
-  g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &r.out, &r.err, &wait_status, &error);
-  g_assert_no_error (error);
-  g_assert_true (WIFEXITED (wait_status));
-  r.status = WEXITSTATUS (wait_status);
-  return r;
-}
-
 /* Writes a synthetic log with `dlen generate`. */
 static void
 generate (const char *out, const char *impressions, const char *users, const char *seed)
@@ -101,17 +69,6 @@ generate (const char *out, const char *impressions, const char *users, const cha
   if (r.status != 0)
     g_error ("dlen generate failed: %s", r.err);
   run_clear (&r);
-}
-
-static JsonObject *
-parse_json (const char *text)
-{
-  g_autoptr (JsonParser) parser = json_parser_new ();
-  g_autoptr (GError) error = NULL;
-  if (!json_parser_load_from_data (parser, text, -1, &error))
-    g_error ("not JSON (%s): %s", error->message, text);
-  g_assert_true (JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)));
-  return json_object_ref (json_node_get_object (json_parser_get_root (parser)));
 }
 
 /* ---- SQL helpers ------------------------------------------------------------------------------ */
