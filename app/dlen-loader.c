@@ -698,7 +698,8 @@ dlen_record_to_row (const DlenSchema *s, const DlenRecord *rec, uint64_t *cat, D
 static GHashTable *
 load_join (DlenCsvReader *r, const char *path, const char *key_name, const char *what, GError **error)
 {
-  g_autoptr (GHashTable) rows = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_strfreev);
+  /* Each row is one block (its field pointers, then their text), keyed by its own key field. */
+  g_autoptr (GHashTable) rows = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
   int key = dlen_csv_reader_find_column (r, key_name);
   const char *const *f;
   guint n;
@@ -710,20 +711,28 @@ load_join (DlenCsvReader *r, const char *path, const char *key_name, const char 
     }
   while ((rc = dlen_csv_reader_next (r, &f, &n, error)) != 0)
     {
-      char **copy;
+      char **copy, *text;
+      gsize bytes = 0;
       if (rc < 0)
         return NULL;    /* side features are small and must be clean: any bad row stops */
-      copy = g_new0 (char *, n + 1);
-      for (guint i = 0; i < n; i++)
-        copy[i] = g_strdup (f[i]);
       if (g_hash_table_contains (rows, f[key]))
         {
           g_set_error (error, DLEN_ERROR, DLEN_ERROR_DATA, "%s:%" G_GUINT64_FORMAT ":%d: %s '%s' appears twice",
                        path, dlen_csv_reader_line (r), key + 1, what, f[key]);
-          g_strfreev (copy);
           return NULL;
         }
-      g_hash_table_insert (rows, g_strdup (f[key]), copy);
+      for (guint i = 0; i < n; i++)
+        bytes += strlen (f[i]) + 1;
+      copy = g_malloc ((n + 1) * sizeof (char *) + bytes);
+      text = (char *) (copy + n + 1);
+      for (guint i = 0; i < n; i++)
+        {
+          gsize len = strlen (f[i]) + 1;
+          copy[i] = memcpy (text, f[i], len);
+          text += len;
+        }
+      copy[n] = NULL;
+      g_hash_table_insert (rows, copy[key], copy);
     }
   return g_steal_pointer (&rows);
 }
