@@ -230,6 +230,11 @@ store_open (const char *path, const char *name, gboolean create, gboolean staged
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
 
   s->path = g_strdup (name ? name : path);
+  if (exists && !staged && g_file_test (path, G_FILE_TEST_IS_DIR))
+    {
+      g_set_error (error, DLEN_ERROR, DLEN_ERROR_IO, "%s: is a directory, not a project", s->path);
+      return NULL;
+    }
   if (exists && !staged && !dlen_store_is_project_file (path))
     {
       g_set_error (error, DLEN_ERROR, DLEN_ERROR_FORMAT, "%s: not a DLEN project (not an SQLite file)", s->path);
@@ -2824,16 +2829,18 @@ staging_unlink (const char *staging, gboolean with_file)
     g_unlink (staging);
 }
 
-/* Opens and locks @staging, emptied. -1 with an error when another import holds it. */
+/* Opens and locks @staging (the project @project's), emptied. -1 with an error when another
+ * import holds it. */
 static int
-staging_lock (const char *staging, GError **error)
+staging_lock (const char *staging, const char *project, GError **error)
 {
   GStatBuf named, held;
   int fd = g_open (staging, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0)
     {
       int e = errno;
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (e), "%s: %s", staging, g_strerror (e));
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (e), "%s: cannot create the project: %s", project,
+                   g_strerror (e));
       return -1;
     }
   /* Locked, and still the file of that name (a finishing import may have just removed it). */
@@ -2913,7 +2920,7 @@ dlen_store_import_new (const char *project, const char *path, const DlenImportOp
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS, "%s: already exists", project);
       return FALSE;
     }
-  if ((fd = staging_lock (staging, error)) < 0)
+  if ((fd = staging_lock (staging, project, error)) < 0)
     return FALSE;
   /* Its messages name the project, not the file it is being built in. */
   s = store_open (staging, project, TRUE, TRUE, error);

@@ -142,6 +142,20 @@ test_bad_files (void)
     g_assert_true (g_file_test (project, G_FILE_TEST_IS_REGULAR));
     g_assert_false (g_file_test (staging, G_FILE_TEST_EXISTS));
   }
+  /* A project that cannot be created, and a directory given as the project. */
+  {
+    g_autofree char *nowhere = tmp_file ("no-such-dir/p.dlen", NULL);
+    r = run_dlen ("import", "--project", nowhere, bad_value, "--preset", "generic", "--map", "user=user",
+                  "--map", "time=time", "--map", "click=neutral", NULL);
+    g_assert_cmpint (r.status, ==, 1);
+    g_assert_nonnull (strstr (r.err, "p.dlen: cannot create the project: No such file or directory"));
+    run_clear (&r);
+    r = run_dlen ("import", "--project", tmpdir, bad_value, "--preset", "generic", "--map", "user=user",
+                  "--map", "time=time", "--map", "click=neutral", NULL);
+    g_assert_cmpint (r.status, ==, 1);
+    g_assert_nonnull (strstr (r.err, "is a directory, not a project"));
+    run_clear (&r);
+  }
   /* A disk that fills while a new project is built (a file size limit, its signal ignored so
    * that writes fail instead): a message naming the project, no project and nothing beside. */
   {
