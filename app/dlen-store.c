@@ -1297,7 +1297,7 @@ typedef struct {
     struct {
       double minutes;
       guint32 s, p;                /* session number and position */
-      guint32 rank;                /* dense rank of (user, logged request), 0: none */
+      guint32 rank;                /* the import's number of its (user, logged request) pair (place_rows), 0: none */
       guint8 likes20, negative20;
     } out;
   };
