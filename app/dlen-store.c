@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include "dlen-csv.h"
 #include "dlen-error.h"
+#include "dlen-json.h"
 #include "dlen-sha256.h"
 #include "dlen-store.h"
 
@@ -3258,22 +3259,6 @@ dlen_store_predictions_end (DlenStore *s, gboolean commit, GError **error)
 /* ---- Summary ------------------------------------------------------------------------------- */
 
 static void
-json_escape (GString *out, const char *v)
-{
-  g_string_append_c (out, '"');
-  for (const unsigned char *p = (const unsigned char *) (v ? v : ""); *p; p++)
-    {
-      if (*p == '"' || *p == '\\')
-        g_string_append_printf (out, "\\%c", *p);
-      else if (*p < 0x20)
-        g_string_append_printf (out, "\\u%04x", *p);
-      else
-        g_string_append_c (out, (char) *p);
-    }
-  g_string_append_c (out, '"');
-}
-
-static void
 target_summary_free (gpointer p)
 {
   DlenSummaryTarget *t = p;
@@ -3408,7 +3393,7 @@ static void
 json_string_or_null (GString *o, const char *v)
 {
   if (v)
-    json_escape (o, v);
+    dlen_json_string (o, v);
   else
     g_string_append (o, "null");
 }
@@ -3423,7 +3408,7 @@ dlen_store_info_json (DlenStore *s, GError **error)
   if (!p)
     return NULL;
   g_string_append (o, "\"path\": ");
-  json_escape (o, s->path);
+  dlen_json_string (o, s->path);
   g_string_append_printf (o, ", \"schema_version\": %d", DLEN_STORE_SCHEMA_VERSION);
   g_string_append_printf (o, ", \"impressions\": %" G_GINT64_FORMAT ", \"users\": %" G_GINT64_FORMAT
                              ", \"items\": %" G_GINT64_FORMAT ", \"sessions\": %" G_GINT64_FORMAT
@@ -3438,7 +3423,7 @@ dlen_store_info_json (DlenStore *s, GError **error)
       const DlenSummaryTarget *ts = g_ptr_array_index (p->targets, t);
       if (t)
         g_string_append (o, ", ");
-      json_escape (o, ts->name);
+      dlen_json_string (o, ts->name);
       if (ts->has)
         g_string_append_printf (o, ": {\"%s\": %.6g, \"labelled\": %" G_GINT64_FORMAT ", \"polarity\": \"%s\"}",
                                 ts->duration ? "mean_seconds" : "rate", ts->value, ts->labelled,
@@ -3451,9 +3436,9 @@ dlen_store_info_json (DlenStore *s, GError **error)
     {
       const DlenSummaryImport *im = g_ptr_array_index (p->imports, i);
       g_string_append_printf (o, "%s{\"id\": %" G_GINT64_FORMAT ", \"source\": ", i ? ", " : "", im->id);
-      json_escape (o, im->source);
+      dlen_json_string (o, im->source);
       g_string_append_printf (o, ", \"size\": %" G_GINT64_FORMAT ", \"sha256\": \"%s\", \"preset\": ", im->size, im->sha256);
-      json_escape (o, im->preset);
+      dlen_json_string (o, im->preset);
       g_string_append_printf (o, ", \"started_ms\": %" G_GINT64_FORMAT ", \"finished_ms\": %" G_GINT64_FORMAT
                                  ", \"rows_read\": %" G_GINT64_FORMAT ", \"rows_accepted\": %" G_GINT64_FORMAT
                                  ", \"rows_rejected\": %" G_GINT64_FORMAT,
@@ -3477,9 +3462,9 @@ dlen_store_info_json (DlenStore *s, GError **error)
   for (int n = 0; sqlite3_step (st) == SQLITE_ROW; n++)
     {
       g_string_append_printf (o, "%s{\"id\": %" G_GINT64_FORMAT ", \"name\": ", n ? ", " : "", (gint64) sqlite3_column_int64 (st, 0));
-      json_escape (o, (const char *) sqlite3_column_text (st, 1));
+      dlen_json_string (o, (const char *) sqlite3_column_text (st, 1));
       g_string_append (o, ", \"arch\": ");
-      json_escape (o, (const char *) sqlite3_column_text (st, 2));
+      dlen_json_string (o, (const char *) sqlite3_column_text (st, 2));
       /* metrics is JSON written by this program. */
       g_string_append_printf (o, ", \"created_ms\": %" G_GINT64_FORMAT ", \"metrics\": %s, \"cached_predictions\": %"
                                  G_GINT64_FORMAT "}",

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <glib.h>
+#include "dlen-json.h"
 #include "dlen-rows.h"
 
 G_BEGIN_DECLS
@@ -53,9 +54,7 @@ char *dlen_training_metrics_json (DlenModel *model, const DlenTrainingResult *re
 /* Stores @model in the project with its metrics and history; returns its id or -1. */
 gint64 dlen_training_store (DlenStore *store, DlenModel *model, const DlenTrainingResult *result, GError **error);
 
-/* JSON writers (NaN and infinities become null). */
-void dlen_json_string (GString *out, const char *value);
-void dlen_json_number (GString *out, double value);
+/* JSON writers (NaN and infinities become null; see also dlen-json.h). */
 void dlen_json_metrics (GString *out, const DlenSchema *schema, const DlenMetrics *metrics);
 /* Appends ", \"emotion_auc\": x" for DLEN and ", \"true_emotion_auc\": y" when known. */
 void dlen_json_emotion (GString *out, const DlenModel *model, const DlenMetrics *metrics, double true_auc);
