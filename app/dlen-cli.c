@@ -1239,7 +1239,6 @@ log_to_stderr (DlenLogLevel level, const char *message, void *user_data)
     g_printerr ("dlen: %s\n", message);
 }
 
-
 int
 main (int argc, char **argv)
 {

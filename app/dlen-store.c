@@ -1458,6 +1458,19 @@ typedef struct {
   Step x;
 } Replayed;
 
+/* The statement history_resume reads a user's stored rows with: the 20 up to time ?2, newest
+ * first, that are not of import ?3. @liked and @negative are SQL expressions over an impression's
+ * columns. */
+static sqlite3_stmt *
+prepare_history_before (DlenStore *s, const char *liked, const char *negative, GError **error)
+{
+  g_autofree char *sql = g_strdup_printf (
+    "SELECT time_ms, log_session, %s, %s, session, session_pos, session_minutes FROM impressions"
+    " WHERE user_id = ?1 AND time_ms <= ?2 AND import_id <> ?3 ORDER BY time_ms DESC, id DESC LIMIT 20",
+    liked, negative);
+  return prepare (s, sql, error);
+}
+
 /* Restores the walk of @h to just after the last of its impressions that nothing of import
  * @import_id precedes (time at most *@from, an earlier import): from that row's stored features
  * and whether each of the 20 up to it (@before, newest first) was liked or negative. With none,
@@ -1521,10 +1534,6 @@ replay_histories (DlenStore *s, GPtrArray *users, Strings *sessions, const char 
     "SELECT id, time_ms, log_session, log_request IS NOT NULL, %s, %s,"
     " session, request, session_pos, session_minutes, hist_likes20, hist_negative20 FROM impressions"
     " WHERE user_id = ?1 AND time_ms >= ?2 AND (time_ms > ?2 OR import_id = ?3) ORDER BY time_ms, id", liked, negative);
-  g_autofree char *before_sql = g_strdup_printf (
-    "SELECT time_ms, log_session, %s, %s, session, session_pos, session_minutes FROM impressions"
-    " WHERE user_id = ?1 AND time_ms <= ?2 AND import_id <> ?3 ORDER BY time_ms DESC, id DESC LIMIT 20",
-    liked, negative);
   g_autoptr (sqlite3_stmt) sel = NULL, before = NULL, upd = NULL, upd_logged = NULL;
   g_autoptr (GArray) rows = g_array_new (FALSE, FALSE, sizeof (Replayed));
   int rc;
@@ -1538,7 +1547,7 @@ replay_histories (DlenStore *s, GPtrArray *users, Strings *sessions, const char 
       if (!sel)
         {
           sel = prepare (s, sql, error);
-          before = prepare (s, before_sql, error);
+          before = prepare_history_before (s, liked, negative, error);
           upd = prepare (s, "UPDATE impressions SET session = ?, request = ?, session_pos = ?, session_minutes = ?,"
                             " hist_likes20 = ?, hist_negative20 = ? WHERE id = ?", error);
           upd_logged = prepare (s, "UPDATE impressions SET session = ?, session_pos = ?3, session_minutes = ?4,"
@@ -1591,10 +1600,6 @@ static gboolean
 resume_known_users (DlenStore *s, GPtrArray *users, Strings *sessions, const char *liked, const char *negative,
                     gint64 import_id, GError **error)
 {
-  g_autofree char *before_sql = g_strdup_printf (
-    "SELECT time_ms, log_session, %s, %s, session, session_pos, session_minutes FROM impressions"
-    " WHERE user_id = ?1 AND time_ms <= ?2 AND import_id <> ?3 ORDER BY time_ms DESC, id DESC LIMIT 20",
-    liked, negative);
   g_autoptr (sqlite3_stmt) later = NULL, before = NULL;
   for (guint u = 0; u < users->len; u++)
     {
@@ -1605,7 +1610,7 @@ resume_known_users (DlenStore *s, GPtrArray *users, Strings *sessions, const cha
         continue;
       if (!later && (!(later = prepare (s, "SELECT EXISTS (SELECT 1 FROM impressions WHERE user_id = ? AND time_ms > ?)",
                                         error))
-                     || !(before = prepare (s, before_sql, error))))
+                     || !(before = prepare_history_before (s, liked, negative, error))))
         return FALSE;
       sqlite3_reset (later);
       sqlite3_bind_int64 (later, 1, h->id);
@@ -3112,30 +3117,20 @@ dlen_store_reader_read (DlenStoreReader *r, gsize chunk, DlenDataset *out, GArra
 gboolean
 dlen_store_delete_model (DlenStore *s, gint64 model_id, GError **error)
 {
-  g_autoptr (sqlite3_stmt) st = NULL;
-  /* Foreign keys are on in every connection: the model's cached predictions go with it. */
-  if (!exec (s, "BEGIN IMMEDIATE", error))
+  /* One statement, so one transaction; foreign keys are on in every connection, so the model's
+   * cached predictions go with it. */
+  g_autoptr (sqlite3_stmt) st = prepare (s, "DELETE FROM models WHERE id = ?", error);
+  if (!st)
     return FALSE;
-  if (!(st = prepare (s, "DELETE FROM models WHERE id = ?", error)))
-    goto rollback;
   sqlite3_bind_int64 (st, 1, model_id);
   if (sqlite3_step (st) != SQLITE_DONE)
-    {
-      sql_fail (s, error, "cannot delete the model");
-      goto rollback;
-    }
+    return sql_fail (s, error, "cannot delete the model");
   if (sqlite3_changes (s->db) == 0)
     {
       g_set_error (error, DLEN_ERROR, DLEN_ERROR_DATA, "%s: there is no model %" G_GINT64_FORMAT, s->path, model_id);
-      goto rollback;
+      return FALSE;
     }
-  g_clear_pointer (&st, sqlite3_finalize);
-  if (exec (s, "COMMIT", error))
-    return TRUE;
-rollback:
-  g_clear_pointer (&st, sqlite3_finalize);
-  sqlite3_exec (s->db, "ROLLBACK", NULL, NULL, NULL);
-  return FALSE;
+  return TRUE;
 }
 
 gint64
@@ -3389,15 +3384,6 @@ dlen_store_summarize (DlenStore *s, GError **error)
   return g_steal_pointer (&p);
 }
 
-static void
-json_string_or_null (GString *o, const char *v)
-{
-  if (v)
-    dlen_json_string (o, v);
-  else
-    g_string_append (o, "null");
-}
-
 char *
 dlen_store_info_json (DlenStore *s, GError **error)
 {
@@ -3443,15 +3429,21 @@ dlen_store_info_json (DlenStore *s, GError **error)
                                  ", \"rows_read\": %" G_GINT64_FORMAT ", \"rows_accepted\": %" G_GINT64_FORMAT
                                  ", \"rows_rejected\": %" G_GINT64_FORMAT,
                               im->started_ms, im->finished_ms, im->rows_read, im->rows_accepted, im->rows_rejected);
-      /* The side-feature files joined, with their checksums (null when none). */
-      g_string_append (o, ", \"user_features\": ");
-      json_string_or_null (o, im->user_features);
-      g_string_append (o, ", \"user_features_sha256\": ");
-      json_string_or_null (o, im->user_features_sha256);
-      g_string_append (o, ", \"item_features\": ");
-      json_string_or_null (o, im->item_features);
-      g_string_append (o, ", \"item_features_sha256\": ");
-      json_string_or_null (o, im->item_features_sha256);
+      {
+        /* The side-feature files joined, with their checksums (null when none). */
+        const char *const side[][2] = { { "user_features", im->user_features },
+                                        { "user_features_sha256", im->user_features_sha256 },
+                                        { "item_features", im->item_features },
+                                        { "item_features_sha256", im->item_features_sha256 } };
+        for (guint k = 0; k < G_N_ELEMENTS (side); k++)
+          {
+            g_string_append_printf (o, ", \"%s\": ", side[k][0]);
+            if (side[k][1])
+              dlen_json_string (o, side[k][1]);
+            else
+              g_string_append (o, "null");
+          }
+      }
       g_string_append_c (o, '}');
     }
   g_string_append_printf (o, "], \"rejects\": %" G_GINT64_FORMAT ", \"models\": [", p->rejects);

@@ -32,7 +32,6 @@ main_window (DlenApplication *self)
   return DLEN_WINDOW (w);
 }
 
-/* Runs once the window has drawn (and the demo, when asked for, is ready). */
 /* Closes every window, so that their jobs are cancelled and their projects closed (no WAL left
  * beside a project); the application ends when the last one goes. */
 static void
@@ -43,6 +42,7 @@ close_windows (GtkApplication *app)
     gtk_window_close (l->data);
 }
 
+/* Runs once the window has drawn (and the demo, when asked for, is ready). */
 static void
 finish_startup (DlenApplication *self, DlenWindow *window)
 {
